@@ -1,0 +1,258 @@
+"""KPI definitions, targets (with history), manual measurements, stored rollups and notes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Unit(models.TextChoices):
+    CURRENCY = "currency", "Currency"
+    COUNT = "count", "Count"
+    FRACTION = "fraction", "Percentage (stored as fraction)"
+    DAYS = "days", "Days"
+    SCORE = "score", "Score / index"
+    NUMBER = "number", "Number"
+
+
+class Direction(models.TextChoices):
+    HIGHER = "higher", "Higher is better"
+    LOWER = "lower", "Lower is better"
+
+
+class Source(models.TextChoices):
+    METRIC = "metric", "Built-in metric"
+    MANUAL = "manual", "Manual measurement"
+    FORMULA = "formula", "Formula over other KPIs"
+
+
+class TimeAggregation(models.TextChoices):
+    SUM = "sum", "Sum"
+    AVERAGE = "average", "Average"
+    LAST = "last", "Last value"
+
+
+class TreeAggregation(models.TextChoices):
+    SUM = "sum", "Sum"
+    AVERAGE = "average", "Average"
+    WEIGHTED = "weighted", "Weighted average"
+    NONE = "none", "None (entered per territory)"
+
+
+class Transform(models.TextChoices):
+    VALUE = "value", "Value"
+    PCT_PREVIOUS = "pct_previous", "% change vs previous period"
+    PCT_YOY = "pct_yoy", "% change vs same period last year"
+
+
+class KPI(models.Model):
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="kpis")
+    objective = models.ForeignKey("perspectives.Objective", on_delete=models.CASCADE, related_name="kpis")
+    slug = models.SlugField(max_length=80)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=10, choices=Unit.choices)
+    direction = models.CharField(max_length=6, choices=Direction.choices, default=Direction.HIGHER)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    metric = models.CharField(max_length=60, blank=True, help_text="Catalog slug when source is metric.")
+    metric_filter = models.JSONField(default=dict, blank=True)
+    formula = models.CharField(max_length=500, blank=True)
+    time_aggregation = models.CharField(
+        max_length=8, choices=TimeAggregation.choices, default=TimeAggregation.SUM
+    )
+    tree_aggregation = models.CharField(
+        max_length=8, choices=TreeAggregation.choices, default=TreeAggregation.SUM
+    )
+    transform = models.CharField(max_length=14, choices=Transform.choices, default=Transform.VALUE)
+    weight = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    default_goal = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    default_red_flag = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    tolerance = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        default="0.10",
+        help_text="Red flag = goal ∓ tolerance when only a goal is set.",
+    )
+    is_cumulative = models.BooleanField(
+        default=False, help_text="Accumulates over the period (revenue, counts): projected by elapsed share."
+    )
+    is_forward_looking = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "KPI"
+        ordering = ["objective__perspective__order", "objective__order", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "slug"], name="kpi_unique_slug_per_org"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="kpi_weight_not_negative"),
+            models.CheckConstraint(condition=Q(tolerance__gte=0), name="kpi_tolerance_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(source="metric") | ~Q(metric=""), name="kpi_metric_source_has_metric"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="formula") | ~Q(formula=""), name="kpi_formula_source_has_formula"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _one_scope() -> Q:
+    return (Q(territory__isnull=False) & Q(rep__isnull=True)) | (
+        Q(territory__isnull=True) & Q(rep__isnull=False)
+    )
+
+
+class Target(models.Model):
+    """A goal for a KPI, scope and period. Changing it adds a row and stamps the old one superseded."""
+
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="targets")
+    territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.CASCADE)
+    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE)
+    period = models.CharField(max_length=10)
+    goal = models.DecimalField(max_digits=20, decimal_places=6)
+    red_flag = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    set_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "period"])]
+        constraints = [
+            models.CheckConstraint(condition=_one_scope(), name="target_one_scope"),
+            models.UniqueConstraint(
+                fields=["kpi", "territory", "period"],
+                condition=Q(superseded_at__isnull=True, territory__isnull=False),
+                name="target_current_unique_territory",
+            ),
+            models.UniqueConstraint(
+                fields=["kpi", "rep", "period"],
+                condition=Q(superseded_at__isnull=True, rep__isnull=False),
+                name="target_current_unique_rep",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi} {self.territory or self.rep} {self.period}: {self.goal}"
+
+
+class Measurement(models.Model):
+    """A manual input (NPS, CSAT, engagement, market size) for a KPI, scope and period."""
+
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="measurements")
+    territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.CASCADE)
+    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE)
+    period = models.CharField(max_length=10)
+    value = models.DecimalField(max_digits=20, decimal_places=6)
+    weight = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="For weighted tree aggregation (e.g. responses).",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    entered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "period"])]
+        constraints = [
+            models.CheckConstraint(condition=_one_scope(), name="measurement_one_scope"),
+            models.UniqueConstraint(
+                fields=["kpi", "territory", "period"],
+                condition=Q(territory__isnull=False),
+                name="measurement_unique_territory",
+            ),
+            models.UniqueConstraint(
+                fields=["kpi", "rep", "period"], condition=Q(rep__isnull=False), name="measurement_unique_rep"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi} {self.territory or self.rep} {self.period} = {self.value}"
+
+
+class Status(models.TextChoices):
+    RED = "red", "Red"
+    YELLOW = "yellow", "Yellow"
+    GREEN = "green", "Green"
+    GRAY = "gray", "Gray"
+
+
+class Rollup(models.Model):
+    """Stored result for one KPI, scope (territory subtree or rep) and period; recomputed by Celery."""
+
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="rollups")
+    territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.CASCADE)
+    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE)
+    period = models.CharField(max_length=10)
+    actual = models.FloatField(null=True)
+    goal = models.FloatField(null=True)
+    red_flag = models.FloatField(null=True)
+    score = models.FloatField(null=True)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.GRAY)
+    status_reason = models.CharField(max_length=200, blank=True)
+    coverage = models.FloatField(null=True)
+    previous = models.FloatField(null=True)
+    change_pct = models.FloatField(null=True)
+    last_year = models.FloatField(null=True)
+    yoy_pct = models.FloatField(null=True)
+    projected = models.FloatField(null=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "period"])]
+        constraints = [
+            models.CheckConstraint(condition=_one_scope(), name="rollup_one_scope"),
+            models.UniqueConstraint(
+                fields=["kpi", "territory", "period"],
+                condition=Q(territory__isnull=False),
+                name="rollup_unique_territory",
+            ),
+            models.UniqueConstraint(
+                fields=["kpi", "rep", "period"], condition=Q(rep__isnull=False), name="rollup_unique_rep"
+            ),
+        ]
+
+
+class NoteKind(models.TextChoices):
+    COMMENT = "comment", "Review comment"
+    COACHING = "coaching", "Coaching note"
+    ACTION = "action", "Action item"
+
+
+class Note(models.Model):
+    """A comment, coaching note or action item on a KPI, objective or rep for a period."""
+
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=NoteKind.choices, default=NoteKind.COMMENT)
+    period = models.CharField(max_length=10)
+    kpi = models.ForeignKey(KPI, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
+    objective = models.ForeignKey("perspectives.Objective", null=True, blank=True, on_delete=models.CASCADE)
+    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE)
+    territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.CASCADE)
+    text = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    due_date = models.DateField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kpi__isnull=False) | Q(objective__isnull=False) | Q(rep__isnull=False),
+                name="note_has_subject",
+            ),
+        ]

@@ -1,0 +1,106 @@
+"""Certifications and programme participation of reps (Learning & growth)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class CertificationCategory(models.TextChoices):
+    PRODUCT = "product", "Product"
+    INDUSTRY = "industry", "Industry"
+    CUSTOMER_INDUSTRY = "customer_industry", "Customer industry"
+
+
+class CertificationType(models.Model):
+    org = models.ForeignKey(
+        "scorecard.Organization", on_delete=models.CASCADE, related_name="certification_types"
+    )
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=CertificationCategory.choices)
+    issuer = models.CharField(max_length=200, blank=True)
+    validity_months = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: does not expire.")
+
+    class Meta:
+        ordering = ["category", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="certtype_unique_name_per_org"),
+            models.CheckConstraint(
+                condition=Q(category__in=[c.value for c in CertificationCategory]),
+                name="certtype_category_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Certification(models.Model):
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    rep = models.ForeignKey("territories.Rep", on_delete=models.CASCADE, related_name="certifications")
+    type = models.ForeignKey(CertificationType, on_delete=models.PROTECT, related_name="certifications")
+    earned = models.DateField()
+    expires = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rep_id", "earned"]
+        indexes = [models.Index(fields=["org", "earned"])]
+        constraints = [
+            models.UniqueConstraint(fields=["rep", "type", "earned"], name="certification_unique"),
+            models.CheckConstraint(
+                condition=Q(expires__isnull=True) | Q(expires__gte=F("earned")),
+                name="certification_expires_after_earned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep}: {self.type} ({self.earned})"
+
+
+class ProgramKind(models.TextChoices):
+    DIVERSITY = "diversity", "Diversity"
+    CAREER_MOVEMENT = "career_movement", "Career movement"
+    HIGH_POTENTIAL = "high_potential", "High potential"
+    EDUCATION = "education", "Education"
+    TRAINING = "training", "Training"
+
+
+class Program(models.Model):
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="programs")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ProgramKind.choices)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="program_unique_name_per_org"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in ProgramKind]), name="program_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProgramParticipation(models.Model):
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    rep = models.ForeignKey(
+        "territories.Rep", on_delete=models.CASCADE, related_name="program_participations"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="participations")
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rep_id", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["rep", "program", "start"], name="participation_unique"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")), name="participation_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep} in {self.program}"

@@ -1,0 +1,161 @@
+"""The one place that answers "may this user see / change this object?".
+
+Every view and API starts here. Rules:
+- Objects of another organisation, or outside the user's scope, are 404 (their existence is not confirmed).
+- admin: sees and changes everything in the organisation.
+- viewer: sees everything, changes nothing.
+- manager: sees the territory subtree of the membership (its reps and their deals), and may change
+  notes and targets there; never the KPI definitions or the tree itself.
+- rep: sees own rep record, own opportunities, certifications and programme participation, and changes them.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from people.models import Certification, ProgramParticipation
+from sales.models import Opportunity
+from territories.models import Rep, Territory
+
+from .models import Membership, Organization, Role
+
+SESSION_ORG_KEY = "org_id"
+
+
+def memberships_of(user) -> list[Membership]:
+    if not user.is_authenticated:
+        return []
+    cached = getattr(user, "_memberships_cache", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user=user)
+            .select_related("org", "territory", "rep")
+            .order_by("org__name")
+        )
+        user._memberships_cache = cached
+    return cached
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership for the organisation the user is working in (chosen in the session)."""
+    memberships = memberships_of(request.user)
+    if not memberships:
+        return None
+    wanted = request.session.get(SESSION_ORG_KEY) if hasattr(request, "session") else None
+    for m in memberships:
+        if m.org_id == wanted:
+            return m
+    return memberships[0]
+
+
+def require_membership(request: HttpRequest) -> Membership:
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    return membership
+
+
+def switch_org(request: HttpRequest, org_id: int) -> Membership:
+    for m in memberships_of(request.user):
+        if m.org_id == org_id:
+            request.session[SESSION_ORG_KEY] = org_id
+            return m
+    raise Http404("No such organisation.")
+
+
+def is_admin(m: Membership) -> bool:
+    return m.role == Role.ADMIN
+
+
+def can_edit_definitions(m: Membership) -> bool:
+    """KPI definitions, the territory tree, imports, users: sales ops only."""
+    return m.role == Role.ADMIN
+
+
+# --- querysets of what a membership may see -----------------------------------------------------
+
+
+def visible_territories(m: Membership) -> QuerySet[Territory]:
+    qs = Territory.objects.filter(org=m.org)
+    if m.role in (Role.ADMIN, Role.VIEWER):
+        return qs
+    if m.role == Role.MANAGER and m.territory is not None:
+        return qs.filter(path__startswith=m.territory.path)
+    if m.role == Role.REP and m.rep_id is not None:
+        return qs.filter(assignments__rep_id=m.rep_id).distinct()
+    return qs.none()
+
+
+def visible_reps(m: Membership) -> QuerySet[Rep]:
+    qs = Rep.objects.filter(org=m.org)
+    if m.role in (Role.ADMIN, Role.VIEWER):
+        return qs
+    if m.role == Role.MANAGER and m.territory is not None:
+        return qs.filter(
+            assignments__territory__path__startswith=m.territory.path, assignments__territory__org=m.org
+        ).distinct()
+    if m.role == Role.REP:
+        return qs.filter(pk=m.rep_id)
+    return qs.none()
+
+
+def visible_opportunities(m: Membership) -> QuerySet[Opportunity]:
+    qs = Opportunity.objects.filter(org=m.org)
+    if m.role in (Role.ADMIN, Role.VIEWER):
+        return qs
+    if m.role == Role.MANAGER:
+        return qs.filter(rep__in=visible_reps(m))
+    if m.role == Role.REP:
+        return qs.filter(Q(rep_id=m.rep_id) | Q(identified_by_id=m.rep_id))
+    return qs.none()
+
+
+def visible_certifications(m: Membership) -> QuerySet[Certification]:
+    return Certification.objects.filter(org=m.org, rep__in=visible_reps(m))
+
+
+def visible_participations(m: Membership) -> QuerySet[ProgramParticipation]:
+    return ProgramParticipation.objects.filter(org=m.org, rep__in=visible_reps(m))
+
+
+# --- single objects: (object, may_write) or 404 -------------------------------------------------
+
+
+def _get_or_404(qs: QuerySet, pk):
+    try:
+        return qs.get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(f"No {qs.model._meta.verbose_name} matches the given query.") from None
+
+
+def get_org_for(request: HttpRequest) -> tuple[Organization, bool]:
+    m = require_membership(request)
+    return m.org, is_admin(m)
+
+
+def get_territory_for(request: HttpRequest, pk) -> tuple[Territory, bool]:
+    m = require_membership(request)
+    territory = _get_or_404(visible_territories(m), pk)
+    return territory, is_admin(m)
+
+
+def get_rep_for(request: HttpRequest, pk) -> tuple[Rep, bool]:
+    m = require_membership(request)
+    rep = _get_or_404(visible_reps(m), pk)
+    return rep, is_admin(m) or (m.role == Role.REP and rep.pk == m.rep_id)
+
+
+def get_opportunity_for(request: HttpRequest, pk) -> tuple[Opportunity, bool]:
+    m = require_membership(request)
+    opp = _get_or_404(visible_opportunities(m), pk)
+    return opp, is_admin(m) or (m.role == Role.REP and opp.rep_id == m.rep_id)
+
+
+def may_manage_territory(m: Membership, territory: Territory) -> bool:
+    """Targets and coaching notes: admins anywhere, managers inside their subtree."""
+    if territory.org_id != m.org_id:
+        return False
+    if m.role == Role.ADMIN:
+        return True
+    return m.role == Role.MANAGER and m.territory is not None and territory.path.startswith(m.territory.path)

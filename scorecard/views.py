@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import access, selectors
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    membership = access.current_membership(request)
+    if membership is None:
+        return render(request, "scorecard/no_membership.html", status=403)
+    context = selectors.home_context(membership)
+    return render(request, "scorecard/home.html", context)
+
+
+@login_required
+@require_POST
+def org_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        org_id = int(request.POST.get("org", ""))
+    except ValueError:
+        org_id = -1
+    access.switch_org(request, org_id)
+    return redirect("home")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports any failure rather than raising
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        cache.set("readyz", "1", 5)
+        checks["cache"] = "ok" if cache.get("readyz") == "1" else "error: cache did not return the value"
+    except Exception as exc:
+        checks["cache"] = f"error: {exc.__class__.__name__}"
+    checks["broker"] = _broker_check()
+    ok = all(v == "ok" or v == "eager" for v in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )
+
+
+def _broker_check() -> str:
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    from scorecard.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}"
