@@ -11,6 +11,7 @@ class Unit(models.TextChoices):
     CURRENCY = "currency", "Currency"
     COUNT = "count", "Count"
     FRACTION = "fraction", "Percentage (stored as fraction)"
+    PERCENT = "percent", "Percent change (points)"
     DAYS = "days", "Days"
     SCORE = "score", "Score / index"
     NUMBER = "number", "Number"
@@ -207,6 +208,8 @@ class Rollup(models.Model):
     last_year = models.FloatField(null=True)
     yoy_pct = models.FloatField(null=True)
     projected = models.FloatField(null=True)
+    pace_score = models.FloatField(null=True)
+    pace_status = models.CharField(max_length=6, choices=Status.choices, blank=True)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
