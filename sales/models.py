@@ -123,6 +123,15 @@ class Opportunity(models.Model):
         related_name="opportunities",
         help_text="Empty for house accounts.",
     )
+    territory = models.ForeignKey(
+        "territories.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credited_opportunities",
+        help_text="Credited territory for house (rep-less) deals. A deal with a rep is credited to the "
+        "rep's territory on its close date; this is only the fallback when no assignment covers it.",
+    )
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
     )
@@ -178,7 +187,7 @@ class Opportunity(models.Model):
                 name="opportunity_close_not_before_engage",
             ),
             models.CheckConstraint(
-                condition=~Q(stage__in=list(CLOSED_STAGES)) | Q(close_date__isnull=False),
+                condition=~Q(stage__in=[Stage.WON.value, Stage.LOST.value]) | Q(close_date__isnull=False),
                 name="opportunity_closed_has_close_date",
             ),
             models.CheckConstraint(
