@@ -10,7 +10,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/×÷()]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/×÷()]))"
+)
 
 
 class FormulaError(ValueError):
@@ -167,7 +169,7 @@ def validate(slug: str, text: str, formulas: Mapping[str, str], known: Iterable[
 
     def visit(current: str, trail: list[str]) -> None:
         if current in trail:
-            cycle = " → ".join([*trail[trail.index(current):], current])
+            cycle = " → ".join([*trail[trail.index(current) :], current])
             raise FormulaError(f"circular reference: {cycle}")
         for nxt in sorted(graph.get(current, ())):
             visit(nxt, [*trail, current])

@@ -226,6 +226,9 @@ class Rollup(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kpi} {self.territory or self.rep} {self.period}: {self.actual}"
+
 
 class NoteKind(models.TextChoices):
     COMMENT = "comment", "Review comment"
@@ -259,3 +262,6 @@ class Note(models.Model):
                 name="note_has_subject",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period}: {self.text[:40]}"

@@ -1,0 +1,95 @@
+"""Reads for KPIs: report rows in the stable row shape of DESIGN §5."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from scorecard.models import Organization
+from territories.models import Rep, Territory
+
+from .models import KPI, Rollup
+
+REPORT_FIELDS = [
+    "org", "period", "territory", "rep", "kpi", "perspective", "objective", "unit", "actual", "goal", "red_flag",
+    "score", "status", "coverage", "previous", "change_pct", "last_year", "yoy_pct", "projected",
+]  # fmt: skip
+NUMBER_FIELDS = [
+    "actual",
+    "goal",
+    "red_flag",
+    "score",
+    "coverage",
+    "previous",
+    "change_pct",
+    "last_year",
+    "yoy_pct",
+    "projected",
+]
+
+
+class ReportError(ValueError):
+    """A report argument that names nothing in the organisation."""
+
+
+def report_scopes(
+    org: Organization,
+    *,
+    territory_path: str | None = None,
+    rep_name: str | None = None,
+    all_reps: bool = False,
+) -> list[Territory | Rep]:
+    if territory_path:
+        try:
+            return [Territory.objects.get(org=org, full_name=territory_path.strip().strip("/"))]
+        except ObjectDoesNotExist:
+            raise ReportError(f"unknown territory {territory_path!r} in {org.slug}") from None
+    if rep_name:
+        try:
+            return [Rep.objects.get(org=org, name=rep_name.strip())]
+        except ObjectDoesNotExist:
+            raise ReportError(f"unknown rep {rep_name!r} in {org.slug}") from None
+    if all_reps:
+        return list(Rep.objects.filter(org=org).order_by("name"))
+    return list(Territory.objects.filter(org=org).order_by("path"))
+
+
+def report_kpis(org: Organization, kpi_slug: str | None = None) -> list[KPI]:
+    kpis = KPI.objects.filter(org=org, active=True).select_related("objective__perspective")
+    if kpi_slug:
+        kpis = kpis.filter(slug=kpi_slug)
+        if not kpis:
+            raise ReportError(f"unknown KPI {kpi_slug!r} in {org.slug}")
+    return list(kpis.order_by("objective__perspective__order", "objective__order", "order"))
+
+
+def report_rows(
+    org: Organization, period_key: str, scopes: list[Territory | Rep], kpis: list[KPI]
+) -> list[dict]:
+    """One row per KPI and scope from the stored rollups; a KPI with nothing stored is all nulls."""
+    is_rep = bool(scopes) and isinstance(scopes[0], Rep)
+    stored = Rollup.objects.filter(org=org, period=period_key, kpi__in=kpis)
+    stored = stored.filter(rep__in=scopes) if is_rep else stored.filter(territory__in=scopes)
+    by_key = {(r.kpi_id, r.rep_id if is_rep else r.territory_id): r for r in stored}
+    rows = []
+    for scope in scopes:
+        for kpi in kpis:
+            rollup = by_key.get((kpi.id, scope.pk))
+            row = {
+                "org": org.slug,
+                "period": period_key,
+                "territory": None if is_rep else scope.full_name,
+                "rep": scope.name if is_rep else None,
+                "kpi": kpi.slug,
+                "perspective": kpi.objective.perspective.name,
+                "objective": kpi.objective.name,
+                "unit": kpi.unit,
+                "status": rollup.status if rollup else "gray",
+            }
+            for name in NUMBER_FIELDS:
+                row[name] = getattr(rollup, name) if rollup else None
+            rows.append({name: row[name] for name in REPORT_FIELDS})
+    return rows
+
+
+def has_rollups(org: Organization, period_key: str) -> bool:
+    return Rollup.objects.filter(org=org, period=period_key).exists()

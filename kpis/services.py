@@ -1,0 +1,136 @@
+"""Writes for KPIs: stored rollups, targets, measurements and definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from scorecard import periods as P
+from scorecard.models import Organization
+
+from . import formula as formula_lang
+from .engine import Engine
+from .models import KPI, Measurement, Rollup, Source, Target
+
+ROLLUP_BATCH = 5000
+
+
+def _periods_for(engine: Engine, org: Organization, period_keys: Iterable[str] | None) -> list[P.Period]:
+    if period_keys is None:
+        return engine.all_periods()
+    return [org.parse_period(k) for k in period_keys]
+
+
+@transaction.atomic
+def rollups_recompute(
+    *, org: Organization, period_keys: Iterable[str] | None = None, today: date | None = None
+) -> int:
+    """Recompute and store every KPI × scope rollup of the given periods (all periods with data when None).
+
+    Idempotent: the stored rows of those periods are replaced as a whole. Returns the rows stored.
+    """
+    engine = Engine(org, today=today)
+    periods = _periods_for(engine, org, period_keys)
+    keys = [p.key for p in periods]
+    stored = 0
+    batch: list[Rollup] = []
+    if period_keys is None:
+        Rollup.objects.filter(org=org).delete()
+    else:
+        Rollup.objects.filter(org=org, period__in=keys).delete()
+    for row in engine.rows(periods):
+        if row.actual is None and row.goal is None:
+            continue
+        kind, ident = row.scope
+        batch.append(
+            Rollup(
+                org=org,
+                kpi=row.kpi,
+                territory_id=ident if kind == "t" else None,
+                rep_id=ident if kind == "r" else None,
+                period=row.period.key,
+                actual=row.actual,
+                goal=row.goal,
+                red_flag=row.red_flag,
+                score=row.score,
+                status=row.status,
+                status_reason=row.status_reason,
+                coverage=row.coverage,
+                previous=row.previous,
+                change_pct=row.change_pct,
+                last_year=row.last_year,
+                yoy_pct=row.yoy_pct,
+                projected=row.projected,
+                pace_score=row.pace_score,
+                pace_status=row.pace_status,
+            )
+        )
+        if len(batch) >= ROLLUP_BATCH:
+            Rollup.objects.bulk_create(batch)
+            stored += len(batch)
+            batch = []
+    Rollup.objects.bulk_create(batch)
+    return stored + len(batch)
+
+
+def kpi_formula_validate(*, org: Organization, slug: str, formula: str) -> None:
+    others = KPI.objects.filter(org=org)
+    formulas = {k.slug: k.formula for k in others if k.source == Source.FORMULA and k.slug != slug}
+    try:
+        formula_lang.validate(slug, formula, formulas, [k.slug for k in others])
+    except formula_lang.FormulaError as exc:
+        raise ValidationError({"formula": f"{exc}"}) from exc
+
+
+@transaction.atomic
+def target_set(
+    *, kpi: KPI, period: str, goal, red_flag=None, territory=None, rep=None, reason: str = "", set_by=None
+) -> Target:
+    """Set the current target; the previous one stays as history, stamped superseded."""
+    kpi.org.parse_period(period)
+    if (territory is None) == (rep is None):
+        raise ValidationError("A target is for exactly one territory or one rep.")
+    now = timezone.now()
+    Target.objects.filter(
+        kpi=kpi, territory=territory, rep=rep, period=period, superseded_at__isnull=True
+    ).update(superseded_at=now)
+    return Target.objects.create(
+        org_id=kpi.org_id,
+        kpi=kpi,
+        territory=territory,
+        rep=rep,
+        period=period,
+        goal=goal,
+        red_flag=red_flag,
+        reason=reason,
+        set_by=set_by,
+    )
+
+
+@transaction.atomic
+def measurement_set(
+    *, kpi: KPI, period: str, value, territory=None, rep=None, weight=None, note: str = "", entered_by=None
+) -> Measurement:
+    kpi.org.parse_period(period)
+    if kpi.source != Source.MANUAL:
+        raise ValidationError(f"{kpi.name} is not a manual KPI.")
+    if (territory is None) == (rep is None):
+        raise ValidationError("A measurement is for exactly one territory or one rep.")
+    measurement, _ = Measurement.objects.update_or_create(
+        kpi=kpi,
+        territory=territory,
+        rep=rep,
+        period=period,
+        defaults={
+            "org_id": kpi.org_id,
+            "value": value,
+            "weight": weight,
+            "note": note,
+            "entered_by": entered_by,
+        },
+    )
+    return measurement
