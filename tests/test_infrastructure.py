@@ -1,0 +1,134 @@
+"""Process health and readiness endpoints, and the test harness's own service rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from scorecard.celery import app as celery_app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_answers_without_touching_services(client):
+    # no django_db mark: any database access here would raise
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_reports_every_dependency(client):
+    response = client.get("/readyz")
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["cache"] == "ok"
+    if settings.CELERY_BROKER_URL:
+        # the PostgreSQL + Redis pass: the broker is really contacted
+        assert body["checks"]["broker"] == "ok"
+    else:
+        assert body["checks"]["broker"] == "eager"
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_broker_is_unreachable(client, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dead = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)  # Celery prefers the environment over its conf
+    monkeypatch.setattr(celery_app.conf, "broker_url", dead)
+    monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
+
+    response = client.get("/readyz")
+
+    body = response.json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"].startswith("error: ")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_pass_uses_the_connection_pool():
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
+    assert connection.pool is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        assert cursor.fetchone()[0].startswith("test_")
+
+
+@pytest.mark.worker
+def test_worker_pass_uses_redis_for_cache_and_broker():
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    assert settings.CELERY_TASK_ALWAYS_EAGER is False
+
+
+def test_tests_without_the_worker_fixture_run_tasks_eagerly():
+    # even on the broker pass, so results never depend on a consumer being around
+    assert celery_app.conf.task_always_eager is True
+
+
+def test_require_services_turns_service_skips_into_failures(tmp_path):
+    """The CI guard: a postgres/worker/browser test that would be skipped fails instead."""
+    (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
+    (tmp_path / "pytest.ini").write_text(
+        textwrap.dedent(
+            """
+            [pytest]
+            DJANGO_SETTINGS_MODULE = scorecard.settings
+            addopts = -p no:cacheprovider --strict-markers
+            markers =
+                postgres: x
+                worker: x
+                browser: x
+            """
+        )
+    )
+    (tmp_path / "test_probe.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            @pytest.mark.postgres
+            def test_needs_postgres():
+                pass
+
+            def test_plain_skip():
+                pytest.skip("ordinary skip stays a skip")
+
+            def test_plain_pass():
+                pass
+            """
+        )
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
+    }
+    env.update(PYTHONPATH=str(REPO), SCORECARD_REQUIRE_SERVICES="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:playwright", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "1 passed, 1 skipped, 1 error" in out, out
+    assert "SCORECARD_REQUIRE_SERVICES=1, but this postgres test was skipped" in out, out
