@@ -36,7 +36,7 @@ class Organization(models.Model):
     def root_territory(self):
         from territories.models import Territory
 
-        return Territory.get_root_nodes().filter(org=self).first()
+        return Territory.objects.get_root_nodes().filter(org=self).first()
 
 
 class Role(models.TextChoices):

@@ -21,21 +21,24 @@ def split_path(path: str) -> list[str]:
 
 def territory_root_create(*, org, name: str) -> Territory:
     name = name.strip()
-    if Territory.get_root_nodes().filter(org=org).exists():
+    if Territory.objects.get_root_nodes().filter(org=org).exists():
         raise ValidationError(f"{org} already has a root territory.")
-    return Territory.add_root(org=org, name=name, full_name=name)
+    return Territory.objects.add_root({"org": org, "name": name, "full_name": name})
 
 
 def territory_child_create(*, parent: Territory, name: str, owner=None, owner_name: str = "") -> Territory:
     name = name.strip()
     if not name or PATH_SEPARATOR in name:
         raise ValidationError(f"Invalid territory name {name!r}.")
-    return parent.add_child(
-        org_id=parent.org_id,
-        name=name,
-        full_name=f"{parent.full_name}{PATH_SEPARATOR}{name}",
-        owner=owner,
-        owner_name=owner_name,
+    return Territory.objects.add_child(
+        parent,
+        {
+            "org_id": parent.org_id,
+            "name": name,
+            "full_name": f"{parent.full_name}{PATH_SEPARATOR}{name}",
+            "owner": owner,
+            "owner_name": owner_name,
+        },
     )
 
 
@@ -57,7 +60,7 @@ def territory_get_or_create_path(
         if cache is not None:
             cache[full] = existing
         return existing
-    root = Territory.get_root_nodes().filter(org=org).first()
+    root = Territory.objects.get_root_nodes().filter(org=org).first()
     if root is None:
         root = territory_root_create(org=org, name=names[0])
     elif root.name != names[0]:

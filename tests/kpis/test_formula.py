@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from kpis import formula
+
+
+def test_arithmetic_precedence_parentheses_and_unary_minus():
+    assert formula.evaluate(formula.parse("-(1 + 2) * 3 - 4 / 2"), {}) == -11
+    assert formula.evaluate(formula.parse("a × 2 ÷ b"), {"a": 3, "b": 4}) == 1.5
+
+
+def test_division_by_zero_and_missing_operands_are_null():
+    node = formula.parse("won_revenue / market_size")
+    assert formula.evaluate(node, {"won_revenue": 10, "market_size": 0}) is None
+    assert formula.evaluate(node, {"won_revenue": 10, "market_size": None}) is None
+    assert formula.evaluate(node, {"won_revenue": 10, "market_size": 40}) == 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("a +", "ends too early"),
+        ("(a", "missing ')'"),
+        ("a $ b", "unexpected character '$' at position 3"),
+        ("a b", "unexpected 'b'"),
+        ("__import__('os')", "unexpected character"),
+    ],
+)
+def test_syntax_errors_name_the_problem(text, message):
+    with pytest.raises(
+        formula.FormulaError, match=message.replace("(", r"\(").replace(")", r"\)").replace("$", r"\$")
+    ):
+        formula.parse(text)
+
+
+def test_validate_refuses_unknown_slugs_and_cycles():
+    with pytest.raises(formula.FormulaError, match="unknown KPI nope"):
+        formula.validate("share", "won / nope", {}, ["won", "share"])
+    with pytest.raises(formula.FormulaError, match="circular reference: a → b → c → a"):
+        formula.validate("a", "b + 1", {"b": "c * 2", "c": "a"}, ["a", "b", "c"])
+    with pytest.raises(formula.FormulaError, match="circular reference: a → a"):
+        formula.validate("a", "a + 1", {}, ["a"])
+    assert formula.references(formula.validate("s", "won / size", {}, ["won", "size"])) == {"won", "size"}
+
+
+def test_evaluation_order_puts_dependencies_first():
+    order = formula.evaluation_order({"x": "y + 1", "y": "won * 2", "z": "x + y"})
+    assert order.index("y") < order.index("x") < order.index("z")
