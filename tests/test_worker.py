@@ -1,11 +1,14 @@
 """A real Celery worker (broker round trip, own thread and database connection) against the test DB.
 
 These run on the PostgreSQL + Redis pass of ``make test``; see ``celery_worker`` in tests/conftest.py.
+The first two prove the harness with throwaway tasks; the last sends the real ``kpis.tasks.recompute_org``.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -48,3 +51,37 @@ def test_worker_runs_task_against_the_test_database(celery_worker):
 def test_worker_propagates_task_errors(celery_worker):
     with pytest.raises(ValueError, match="boom from the worker"):
         celery_worker.run(worker_fails, timeout=30)
+
+
+def test_recompute_org_through_the_worker_stores_won_revenue(celery_worker):
+    from kpis.models import Rollup
+    from kpis.tasks import recompute_org
+    from sales.models import Opportunity, Stage
+    from scorecard.services import organization_create
+    from territories.models import Rep
+    from territories.services import assignment_create, territory_child_create
+
+    org = organization_create(name="Worker Co", slug="worker-co")
+    root = org.root_territory()
+    east = territory_child_create(parent=root, name="East")
+    rep = Rep.objects.create(org=org, name="Rita Rep")
+    assignment_create(rep=rep, territory=east, start=date(2025, 1, 1))
+    Opportunity.objects.create(
+        org=org,
+        external_id="D-1",
+        rep=rep,
+        stage=Stage.WON,
+        engage_date=date(2025, 4, 2),
+        close_date=date(2025, 5, 14),
+        amount=Decimal("12345.50"),
+    )
+    quarter = org.parse_period("2025-Q2").key
+    assert not Rollup.objects.filter(org=org, kpi__slug="won_revenue").exists()
+
+    stored = celery_worker.run(recompute_org, org.pk, [quarter], timeout=60)
+
+    assert stored > 0
+    rollup = Rollup.objects.get(org=org, kpi__slug="won_revenue", territory=root, period=quarter)
+    assert rollup.actual == pytest.approx(12345.50)
+    east_rollup = Rollup.objects.get(org=org, kpi__slug="won_revenue", territory=east, period=quarter)
+    assert east_rollup.actual == pytest.approx(12345.50)
