@@ -265,3 +265,23 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period}: {self.text[:40]}"
+
+
+class RecomputeRequest(models.Model):
+    """A period of an organisation whose stored rollups are stale ("*" = every period).
+
+    Durable, so a request survives a worker crash; the recompute task deletes only the requests it saw
+    before it started, so a change made while it runs is picked up by the next run.
+    """
+
+    ALL = "*"
+
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=10)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "period"], name="recompute_request_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} {self.period} @ {self.requested_at}"

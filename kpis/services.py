@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from scorecard import periods as P
@@ -25,6 +25,24 @@ def _periods_for(engine: Engine, org: Organization, period_keys: Iterable[str] |
     return [org.parse_period(k) for k in period_keys]
 
 
+ROLLUP_COLUMNS = [
+    "org_id", "kpi_id", "territory_id", "rep_id", "period", "actual", "goal", "red_flag", "score", "status",
+    "status_reason", "coverage", "previous", "change_pct", "last_year", "yoy_pct", "projected", "pace_score",
+    "pace_status", "computed_at",
+]  # fmt: skip
+
+
+def _insert_rollups(rows: list[tuple]) -> None:
+    """Plain executemany: the ORM's bulk_create is several times slower for millions of narrow rows."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Rollup._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(ROLLUP_COLUMNS))
+    sql = f"INSERT INTO {table} ({', '.join(ROLLUP_COLUMNS)}) VALUES ({placeholders})"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 @transaction.atomic
 def rollups_recompute(
     *, org: Organization, period_keys: Iterable[str] | None = None, today: date | None = None
@@ -35,45 +53,32 @@ def rollups_recompute(
     """
     engine = Engine(org, today=today)
     periods = _periods_for(engine, org, period_keys)
-    keys = [p.key for p in periods]
-    stored = 0
-    batch: list[Rollup] = []
     if period_keys is None:
         Rollup.objects.filter(org=org).delete()
     else:
-        Rollup.objects.filter(org=org, period__in=keys).delete()
+        Rollup.objects.filter(org=org, period__in=[p.key for p in periods]).delete()
+    now = timezone.now()
+    if connection.vendor == "sqlite":
+        now = now.isoformat()  # the sqlite3 module's datetime adapter is deprecated
+    stored = 0
+    batch: list[tuple] = []
     for row in engine.rows(periods):
         if row.actual is None and row.goal is None:
             continue
         kind, ident = row.scope
         batch.append(
-            Rollup(
-                org=org,
-                kpi=row.kpi,
-                territory_id=ident if kind == "t" else None,
-                rep_id=ident if kind == "r" else None,
-                period=row.period.key,
-                actual=row.actual,
-                goal=row.goal,
-                red_flag=row.red_flag,
-                score=row.score,
-                status=row.status,
-                status_reason=row.status_reason,
-                coverage=row.coverage,
-                previous=row.previous,
-                change_pct=row.change_pct,
-                last_year=row.last_year,
-                yoy_pct=row.yoy_pct,
-                projected=row.projected,
-                pace_score=row.pace_score,
-                pace_status=row.pace_status,
+            (
+                org.pk, row.kpi.pk, ident if kind == "t" else None, ident if kind == "r" else None, row.period.key,
+                row.actual, row.goal, row.red_flag, row.score, row.status, row.status_reason, row.coverage,
+                row.previous, row.change_pct, row.last_year, row.yoy_pct, row.projected, row.pace_score,
+                row.pace_status, now,
             )
-        )
+        )  # fmt: skip
         if len(batch) >= ROLLUP_BATCH:
-            Rollup.objects.bulk_create(batch)
+            _insert_rollups(batch)
             stored += len(batch)
             batch = []
-    Rollup.objects.bulk_create(batch)
+    _insert_rollups(batch)
     return stored + len(batch)
 
 

@@ -4,11 +4,31 @@ from celery import shared_task
 
 from scorecard.models import Organization
 
+from . import recompute
 from .services import rollups_recompute
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=10)
+def recompute_pending(self, org_id: int) -> int:
+    """Recompute the stale periods of one organisation; waits and retries while another run holds its lock."""
+    stored = recompute.run_pending(org_id)
+    if stored is None:
+        raise self.retry(countdown=2, max_retries=None)
+    return stored
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def recompute_org(org_id: int, periods: list[str] | None = None) -> int:
-    """Recompute the stored rollups of one organisation (all periods with data, or the given keys)."""
+    """Recompute the stored rollups of one organisation now (all periods with data, or the given keys)."""
     org = Organization.objects.get(pk=org_id)
     return rollups_recompute(org=org, period_keys=periods)
+
+
+@shared_task
+def recompute_all_nightly() -> int:
+    """Nightly full recompute of every organisation (scheduled with beat)."""
+    count = 0
+    for org_id in Organization.objects.values_list("pk", flat=True):
+        recompute.request(org_id, None)
+        count += 1
+    return count

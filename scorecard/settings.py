@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "people",
     "perspectives",
     "kpis",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +131,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "scorecard")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "nightly-full-recompute": {
+        "task": "kpis.tasks.recompute_all_nightly",
+        "schedule": crontab(hour=int(os.environ.get("NIGHTLY_RECOMPUTE_HOUR", "2")), minute=0),
+        "options": {"expires": 60 * 60},
+    },
+}
+# Changes enqueue a recompute of the affected periods after commit (off: only nightly and on demand).
+SCORECARD_AUTO_RECOMPUTE = env_bool("SCORECARD_AUTO_RECOMPUTE", True)
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

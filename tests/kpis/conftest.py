@@ -60,3 +60,9 @@ class OrgBuilder:
 @pytest.fixture
 def build(db):
     return OrgBuilder
+
+
+@pytest.fixture(autouse=True)
+def _no_auto_recompute(settings):
+    """Engine tests read values directly; tests of the recompute path switch it back on."""
+    settings.SCORECARD_AUTO_RECOMPUTE = False

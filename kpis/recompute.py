@@ -1,0 +1,113 @@
+"""Keeping stored rollups fresh: which periods a change affects, and one deduplicated recompute per org.
+
+A change marks periods stale (durable ``RecomputeRequest`` rows) and, after the transaction commits,
+enqueues the recompute task unless one is already pending for the organisation. The task clears the
+pending flag when it starts, so a burst of edits costs at most one running and one pending recompute.
+A per-organisation lock keeps two workers from recomputing one organisation at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from scorecard import periods as P
+
+from .models import RecomputeRequest
+
+PENDING_TTL = 15 * 60
+LOCK_TTL = 30 * 60
+
+
+def pending_key(org_id: int) -> str:
+    return f"scorecard:recompute:pending:{org_id}"
+
+
+def lock_key(org_id: int) -> str:
+    return f"scorecard:recompute:lock:{org_id}"
+
+
+def affected_periods(first: date, last: date, fiscal_start_month: int, today: date | None = None) -> set[str]:
+    """Periods whose rollups change when facts dated within [first, last] change.
+
+    The periods overlapping the range, plus those that compare against them: the next period (its
+    "previous") and the same period a year later (its "last year").
+    """
+    today = today or timezone.localdate()
+    last = max(first, min(last, today))
+    keys: set[str] = set()
+    for kind in P.YEAR, P.QUARTER, P.MONTH:
+        for period in P.periods_between(first, last, kind, fiscal_start_month):
+            comparing = (
+                period.next(),
+                P.period_containing(_year_later(period.start), kind, fiscal_start_month),
+            )
+            keys.add(period.key)
+            keys.update(p.key for p in comparing if p.start <= today)
+    return keys
+
+
+def _year_later(day: date) -> date:
+    return date(day.year + 1, day.month, 1)
+
+
+def request(org_id: int, period_keys: Iterable[str] | None) -> None:
+    """Mark periods stale (None = all) and enqueue a recompute after the transaction commits."""
+    keys = {RecomputeRequest.ALL} if period_keys is None else set(period_keys)
+    if not keys:
+        return
+    now = timezone.now()
+    RecomputeRequest.objects.bulk_create(
+        [RecomputeRequest(org_id=org_id, period=key, requested_at=now) for key in sorted(keys)],
+        update_conflicts=True,
+        unique_fields=["org", "period"],
+        update_fields=["requested_at"],
+    )
+    transaction.on_commit(lambda: enqueue(org_id))
+
+
+def enqueue(org_id: int) -> bool:
+    """Send the recompute task unless one is already pending for the organisation."""
+    if not getattr(settings, "SCORECARD_AUTO_RECOMPUTE", True):
+        return False
+    if not cache.add(pending_key(org_id), "1", timeout=PENDING_TTL):
+        return False
+    from .tasks import recompute_pending
+
+    recompute_pending.delay(org_id)
+    return True
+
+
+def run_pending(org_id: int) -> int | None:
+    """Recompute the stale periods of one organisation under its lock.
+
+    Returns the rollups stored, or None when another run holds the lock (the caller retries).
+    """
+    from scorecard.models import Organization
+
+    from .services import rollups_recompute
+
+    token = uuid.uuid4().hex
+    if not cache.add(lock_key(org_id), token, timeout=LOCK_TTL):
+        return None
+    try:
+        cache.delete(pending_key(org_id))
+        started = timezone.now()
+        requested = set(RecomputeRequest.objects.filter(org_id=org_id).values_list("period", flat=True))
+        if not requested:
+            return 0
+        org = Organization.objects.get(pk=org_id)
+        keys = None if RecomputeRequest.ALL in requested else sorted(requested)
+        stored = rollups_recompute(org=org, period_keys=keys)
+        RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
+        return stored
+    finally:
+        if cache.get(lock_key(org_id)) == token:
+            cache.delete(lock_key(org_id))

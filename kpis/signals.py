@@ -1,0 +1,103 @@
+"""Changes that affect rollups mark the affected periods stale and enqueue a recompute after commit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from people.models import Certification, ProgramParticipation
+from sales.models import Opportunity
+from territories.models import TerritoryAssignment
+
+from . import recompute
+from .models import KPI, Measurement, Target
+
+DATE_FIELDS = {
+    Opportunity: ("created_date", "engage_date", "close_date"),
+    TerritoryAssignment: ("start", "end"),
+    Certification: ("earned", "expires"),
+    ProgramParticipation: ("start", "end"),
+}
+
+
+def _dates(instance) -> list[date]:
+    return [d for d in (getattr(instance, f) for f in DATE_FIELDS[type(instance)]) if d is not None]
+
+
+def _org_of(instance):
+    return instance.org
+
+
+def _deleting_organisation(kwargs) -> bool:
+    """A cascade from deleting a whole organisation has nothing left to recompute."""
+    from scorecard.models import Organization
+
+    origin = kwargs.get("origin")
+    model = getattr(origin, "model", type(origin))
+    return model is Organization
+
+
+def _request_for_dates(instance, dates: list[date], open_ended: bool) -> None:
+    org = _org_of(instance)
+    if not dates:
+        return
+    today = timezone.localdate()
+    last = today if open_ended else max(dates)
+    recompute.request(
+        org.pk, recompute.affected_periods(min(dates), last, org.fiscal_year_start_month, today)
+    )
+
+
+@receiver(pre_save, sender=Opportunity)
+@receiver(pre_save, sender=TerritoryAssignment)
+@receiver(pre_save, sender=Certification)
+@receiver(pre_save, sender=ProgramParticipation)
+def remember_old_dates(sender, instance, **kwargs):
+    if instance.pk:
+        old = sender.objects.filter(pk=instance.pk).values(*DATE_FIELDS[sender]).first()
+        instance._old_dates = [d for d in (old or {}).values() if d is not None]
+
+
+@receiver(post_save, sender=Opportunity)
+@receiver(post_delete, sender=Opportunity)
+@receiver(post_save, sender=TerritoryAssignment)
+@receiver(post_delete, sender=TerritoryAssignment)
+@receiver(post_save, sender=Certification)
+@receiver(post_delete, sender=Certification)
+@receiver(post_save, sender=ProgramParticipation)
+@receiver(post_delete, sender=ProgramParticipation)
+def dated_fact_changed(sender, instance, **kwargs):
+    if _deleting_organisation(kwargs):
+        return
+    dates = _dates(instance) + getattr(instance, "_old_dates", [])
+    # Open deals and open-ended assignments or certifications affect every period up to today.
+    if sender is Opportunity:
+        open_ended = instance.close_date is None
+    else:
+        open_ended = getattr(instance, "end", getattr(instance, "expires", None)) is None
+    _request_for_dates(instance, dates, open_ended)
+
+
+@receiver(post_save, sender=Measurement)
+@receiver(post_delete, sender=Measurement)
+@receiver(post_save, sender=Target)
+@receiver(post_delete, sender=Target)
+def period_input_changed(sender, instance, **kwargs):
+    if _deleting_organisation(kwargs):
+        return
+    org = instance.org
+    period = org.parse_period(instance.period)
+    recompute.request(
+        org.pk, recompute.affected_periods(period.start, period.end, org.fiscal_year_start_month)
+    )
+
+
+@receiver(post_save, sender=KPI)
+@receiver(post_delete, sender=KPI)
+def definition_changed(sender, instance, **kwargs):
+    if _deleting_organisation(kwargs):
+        return
+    recompute.request(instance.org_id, None)

@@ -1,0 +1,95 @@
+"""Stored rollups follow changes: affected periods, deduplicated enqueue, lock, idempotence."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from kpis import recompute
+from kpis.models import RecomputeRequest, Rollup
+from kpis.services import rollups_recompute
+
+
+def test_affected_periods_include_the_periods_that_compare_against_them():
+    keys = recompute.affected_periods(date(2017, 5, 10), date(2017, 5, 10), 1, today=date(2030, 1, 1))
+    assert {"2017-05", "2017-Q2", "2017"} <= keys  # the periods holding the date
+    assert {"2017-06", "2017-Q3", "2018"} <= keys  # their "previous" comparisons
+    assert {"2018-05", "2018-Q2"} <= keys  # their "last year" comparisons
+    assert "2017-04" not in keys
+
+
+@pytest.fixture
+def org_with_deal(build):
+    b = build()
+    b.ann = b.rep("Ann", ("Acme/East", date(2017, 1, 1), None))
+    b.opp = b.deal(b.ann, "won", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=100)
+    rollups_recompute(org=b.org)
+    return b
+
+
+def _stored(b, period="2017-Q2", slug="won_revenue", path="Acme"):
+    return Rollup.objects.get(org=b.org, kpi__slug=slug, period=period, territory__full_name=path).actual
+
+
+def test_editing_a_deal_updates_the_stored_rollup_after_commit(org_with_deal, settings, django_capture_on_commit_callbacks):
+    b = org_with_deal
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    cache.clear()
+    assert _stored(b) == 100
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        b.opp.amount = 250
+        b.opp.save()
+    assert len(callbacks) == 1
+    assert _stored(b) == 250
+    assert not RecomputeRequest.objects.filter(org=b.org).exists()
+
+
+def test_moving_a_close_date_recomputes_the_old_period_too(org_with_deal, settings, django_capture_on_commit_callbacks):
+    b = org_with_deal
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        b.opp.close_date = date(2017, 8, 1)
+        b.opp.save()
+    assert _stored(b, "2017-Q2") == 0
+    assert _stored(b, "2017-Q3") == 100
+
+
+def test_a_burst_of_edits_enqueues_once_while_pending(org_with_deal, settings, monkeypatch):
+    b = org_with_deal
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    cache.clear()
+    sent = []
+    monkeypatch.setattr("kpis.tasks.recompute_pending.delay", lambda org_id: sent.append(org_id))
+    for amount in range(100):
+        b.opp.amount = amount
+        b.opp.save()
+        recompute.enqueue(b.org.pk)  # what the on-commit callback does
+    assert sent == [b.org.pk]
+    # The run clears the pending flag first, so an edit during it enqueues exactly one more.
+    recompute.run_pending(b.org.pk)
+    recompute.enqueue(b.org.pk)
+    assert sent == [b.org.pk, b.org.pk]
+    assert _stored(b) == 99
+
+
+def test_a_second_run_waits_for_the_lock(org_with_deal):
+    b = org_with_deal
+    cache.clear()
+    cache.add(recompute.lock_key(b.org.pk), "someone-else")
+    recompute.request(b.org.pk, ["2017-Q2"])
+    assert recompute.run_pending(b.org.pk) is None
+    cache.delete(recompute.lock_key(b.org.pk))
+    assert recompute.run_pending(b.org.pk) > 0
+
+
+def test_recompute_is_idempotent(org_with_deal):
+    b = org_with_deal
+    first = sorted(Rollup.objects.filter(org=b.org).values_list("kpi_id", "territory_id", "rep_id", "period", "actual", "score"), key=repr)
+    call_command("recompute", "--org", b.org.slug)
+    call_command("recompute", "--org", b.org.slug, "--period", "2017-Q2")
+    again = sorted(Rollup.objects.filter(org=b.org).values_list("kpi_id", "territory_id", "rep_id", "period", "actual", "score"), key=repr)
+    assert again == first
