@@ -1,22 +1,43 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 from . import access, selectors
 
 
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    """The organisation, its territory tree and the KPI definitions, as the user's role may see them.
+
+    ``?territory=<id>`` selects a territory; an htmx request for it gets only the territory fragment.
+    """
     membership = access.current_membership(request)
     if membership is None:
         return render(request, "scorecard/no_membership.html", status=403)
-    context = selectors.home_context(membership)
-    return render(request, "scorecard/home.html", context)
+    selected = None
+    if request.GET.get("territory"):
+        selected, _ = access.get_territory_for(request, request.GET["territory"])
+    if request.htmx and not request.htmx.boosted:
+        context = selectors.territory_context(membership, selected=selected)
+        response = render(request, "scorecard/home.html#territories", context)
+    else:
+        context = selectors.home_context(membership, selected=selected)
+        response = render(request, "scorecard/home.html", context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @login_required
@@ -26,7 +47,8 @@ def org_switch(request: HttpRequest) -> HttpResponse:
         org_id = int(request.POST.get("org", ""))
     except ValueError:
         org_id = -1
-    access.switch_org(request, org_id)
+    membership = access.switch_org(request, org_id)
+    messages.info(request, f"You are now working in {membership.org.name}.")
     return redirect("home")
 
 
