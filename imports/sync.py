@@ -1,0 +1,352 @@
+"""Idempotent bulk writes shared by the generic and the data-set importers.
+
+Callers validate first and call these inside one transaction. Every write compares with what is
+stored and touches only rows that differ, so re-running an import changes nothing (not even
+``Opportunity.updated_at``); keys are external ids and names within the organisation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+from sales.models import Account, Deliverable, Opportunity, Partner, Product, StrategicPlay
+from territories.models import Rep, Territory, TerritoryAssignment
+from territories.services import territory_get_or_create_path
+
+BATCH_SIZE = 1000
+
+
+class _Keep:
+    """Marks a field the import does not carry: the stored value is left alone."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        return text + (f", {self.deleted} deleted" if self.deleted else "")
+
+
+@dataclass(slots=True)
+class OpportunityRecord:
+    """A validated opportunity row; references are names (external id for the account)."""
+
+    external_id: str
+    stage: str
+    rep: str | None = None
+    account: str | None = None
+    products: tuple[str, ...] = ()
+    created_date: date | None = None
+    engage_date: date | None = None
+    close_date: date | None = None
+    amount: Decimal | None = None
+    profit: Decimal | None = None
+    channel: str = "direct"
+    partner: str | None = None
+    strategic_play: str | None = None
+    poc: str = "none"
+    deliverables: tuple[str, ...] = ()
+    identified_by: str | None = None
+    territory: Any = KEEP  # full path of the credited territory (rep-less deals), None, or KEEP
+
+
+@dataclass
+class References:
+    """Names of on-demand rows (accounts, partners, plays, deliverables) an import refers to."""
+
+    accounts: set[str] = field(default_factory=set)
+    partners: set[str] = field(default_factory=set)
+    plays: set[str] = field(default_factory=set)
+    deliverables: set[str] = field(default_factory=set)
+
+    def add(self, record: OpportunityRecord) -> None:
+        if record.account:
+            self.accounts.add(record.account)
+        if record.partner:
+            self.partners.add(record.partner)
+        if record.strategic_play:
+            self.plays.add(record.strategic_play)
+        self.deliverables.update(record.deliverables)
+
+
+@dataclass
+class AssignmentRecord:
+    territory: str  # full path from the root
+    start: date
+    end: date | None = None
+
+
+@dataclass
+class RepRecord:
+    email: Any = KEEP
+    external_id: Any = KEEP
+    assignments: list[AssignmentRecord] = field(default_factory=list)
+
+
+def rows_upsert(
+    model: type[models.Model], *, org, key: str, rows: dict[str, dict[str, Any]], batch_size: int = BATCH_SIZE
+) -> tuple[dict[str, int], Counts]:
+    """Creates or updates ``model`` rows of ``org`` keyed by ``key``; fields set to KEEP are left alone.
+
+    Returns the ids of all the organisation's rows by key, and what changed.
+    """
+    counts = Counts()
+    existing = {getattr(obj, key): obj for obj in model.objects.filter(org=org)}
+    new, changed, changed_fields = [], [], set()
+    for k, values in rows.items():
+        values = {f: v for f, v in values.items() if v is not KEEP}
+        obj = existing.get(k)
+        if obj is None:
+            new.append(model(org=org, **{key: k}, **values))
+            continue
+        diff = [f for f, v in values.items() if getattr(obj, f) != v]
+        if diff:
+            for f in diff:
+                setattr(obj, f, values[f])
+            changed.append(obj)
+            changed_fields.update(diff)
+        else:
+            counts.unchanged += 1
+    model.objects.bulk_create(new, batch_size=batch_size)
+    if changed:
+        model.objects.bulk_update(changed, sorted(changed_fields), batch_size=batch_size)
+    counts.created, counts.updated = len(new), len(changed)
+    ids = dict(model.objects.filter(org=org).values_list(key, "id"))
+    return ids, counts
+
+
+def names_ensure(
+    model: type[models.Model], *, org, names: Iterable[str], key: str = "name"
+) -> dict[str, int]:
+    """Ids by key of the organisation's ``model`` rows, creating the missing ones (accounts get name = key)."""
+    ids = dict(model.objects.filter(org=org).values_list(key, "id"))
+    missing = sorted(set(names) - ids.keys())
+    if missing:
+        extra = (lambda n: {"name": n}) if key != "name" else (lambda n: {})
+        model.objects.bulk_create(
+            [model(org=org, **{key: n}, **extra(n)) for n in missing], batch_size=BATCH_SIZE
+        )
+        ids = dict(model.objects.filter(org=org).values_list(key, "id"))
+    return ids
+
+
+def territories_ensure(*, org, owners: dict[str, str | None]) -> dict[str, int]:
+    """Creates the missing territories among the paths ``owners`` maps; sets owner names given (None = keep).
+
+    Returns the ids of all the organisation's territories by full path.
+    """
+    cache: dict[str, Territory] = {}
+    for path, owner_name in owners.items():
+        node = territory_get_or_create_path(org=org, path=path, cache=cache)
+        if owner_name is not None and node.owner_name != owner_name:
+            Territory.objects.filter(pk=node.pk).update(owner_name=owner_name)
+    return dict(Territory.objects.filter(org=org).values_list("full_name", "id"))
+
+
+def reps_write(*, org, reps: dict[str, RepRecord]) -> tuple[Counts, Counts]:
+    """Upserts reps by name; each listed rep's assignments become exactly its records (others untouched).
+
+    Unchanged assignments keep their rows; the rest are deleted, updated in place (same start) or
+    created, in an order that never makes two of one rep's assignments overlap, as the database forbids.
+    """
+    territory_ids = territories_ensure(
+        org=org, owners={a.territory: None for r in reps.values() for a in r.assignments}
+    )
+    rep_ids, rep_counts = rows_upsert(
+        Rep,
+        org=org,
+        key="name",
+        rows={name: {"email": r.email, "external_id": r.external_id} for name, r in reps.items()},
+    )
+    counts = Counts()
+    existing: dict[int, list[TerritoryAssignment]] = defaultdict(list)
+    for assignment in TerritoryAssignment.objects.filter(rep_id__in=[rep_ids[n] for n in reps]):
+        existing[assignment.rep_id].append(assignment)
+    to_delete, to_update, to_create = [], [], []
+    for name, record in reps.items():
+        rep_id = rep_ids[name]
+        wanted = {a.start: (territory_ids[a.territory], a.end) for a in record.assignments}
+        for assignment in existing[rep_id]:
+            target = wanted.pop(assignment.start, None)
+            if target is None:
+                to_delete.append(assignment.pk)
+            elif (assignment.territory_id, assignment.end) != target:
+                assignment.territory_id, assignment.end = target
+                to_update.append(assignment)
+            else:
+                counts.unchanged += 1
+        to_create += [
+            TerritoryAssignment(org=org, rep_id=rep_id, territory_id=t, start=start, end=end)
+            for start, (t, end) in wanted.items()
+        ]
+    TerritoryAssignment.objects.filter(pk__in=to_delete).delete()
+    # Earliest first: each row moves only within the room its successors (fixed starts) leave.
+    for assignment in sorted(to_update, key=lambda a: a.start):
+        assignment.save(update_fields=["territory", "end"])
+    TerritoryAssignment.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    counts.created, counts.updated, counts.deleted = len(to_create), len(to_update), len(to_delete)
+    return rep_counts, counts
+
+
+_FIELDS = {  # attname → field name, for the plain and foreign-key columns an import sets
+    "rep_id": "rep",
+    "territory_id": "territory",
+    "account_id": "account",
+    "stage": "stage",
+    "created_date": "created_date",
+    "engage_date": "engage_date",
+    "close_date": "close_date",
+    "amount": "amount",
+    "profit": "profit",
+    "channel": "channel",
+    "partner_id": "partner",
+    "strategic_play_id": "strategic_play",
+    "poc": "poc",
+    "identified_by_id": "identified_by",
+}
+
+
+class _OpportunityWriter:
+    def __init__(self, org, references: References) -> None:
+        self.org = org
+        self.reps = dict(Rep.objects.filter(org=org).values_list("name", "id"))
+        self.products = dict(Product.objects.filter(org=org).values_list("name", "id"))
+        self.territories = dict(Territory.objects.filter(org=org).values_list("full_name", "id"))
+        self.accounts = names_ensure(Account, org=org, names=references.accounts, key="external_id")
+        self.partners = names_ensure(Partner, org=org, names=references.partners)
+        self.plays = names_ensure(StrategicPlay, org=org, names=references.plays)
+        self.deliverables = names_ensure(Deliverable, org=org, names=references.deliverables)
+        self.counts = Counts()
+
+    def values(self, r: OpportunityRecord) -> dict[str, Any]:
+        values = {
+            "rep_id": self.reps[r.rep] if r.rep else None,
+            "account_id": self.accounts[r.account] if r.account else None,
+            "stage": r.stage,
+            "created_date": r.created_date,
+            "engage_date": r.engage_date,
+            "close_date": r.close_date,
+            "amount": r.amount,
+            "profit": r.profit,
+            "channel": r.channel,
+            "partner_id": self.partners[r.partner] if r.partner else None,
+            "strategic_play_id": self.plays[r.strategic_play] if r.strategic_play else None,
+            "poc": r.poc,
+            "identified_by_id": self.reps[r.identified_by] if r.identified_by else None,
+        }
+        if r.territory is not KEEP:
+            values["territory_id"] = self.territories[r.territory] if r.territory else None
+        return values
+
+    def write(self, batch: list[OpportunityRecord]) -> None:
+        existing = {
+            o.external_id: o
+            for o in Opportunity.objects.filter(org=self.org, external_id__in=[r.external_id for r in batch])
+        }
+        ids = [o.pk for o in existing.values()]
+        links = {
+            "products": (Opportunity.products.through, "product_id", self.products),
+            "deliverables": (Opportunity.deliverables.through, "deliverable_id", self.deliverables),
+        }
+        current: dict[str, dict[int, dict[int, int]]] = {}
+        for name, (through, column, _) in links.items():
+            current[name] = defaultdict(dict)
+            for link_id, opp_id, target in through.objects.filter(opportunity_id__in=ids).values_list(
+                "id", "opportunity_id", column
+            ):
+                current[name][opp_id][target] = link_id
+
+        new, changed, changed_fields = [], {}, set()
+        wanted: list[tuple[Opportunity, dict[str, set[int]]]] = []
+        for record in batch:
+            values = self.values(record)
+            targets = {
+                "products": {self.products[p] for p in record.products},
+                "deliverables": {self.deliverables[d] for d in record.deliverables},
+            }
+            obj = existing.get(record.external_id)
+            if obj is None:
+                obj = Opportunity(org=self.org, external_id=record.external_id, **values)
+                new.append(obj)
+            else:
+                diff = [f for f, v in values.items() if getattr(obj, f) != v]
+                for f in diff:
+                    setattr(obj, f, values[f])
+                if diff:
+                    changed[obj.pk] = obj
+                    changed_fields.update(_FIELDS[f] for f in diff)
+            wanted.append((obj, targets))
+        Opportunity.objects.bulk_create(new, batch_size=BATCH_SIZE)
+
+        to_add: dict[str, list[tuple[int, int]]] = {name: [] for name in links}
+        to_remove: dict[str, list[int]] = {name: [] for name in links}
+        for obj, targets in wanted:
+            for name in links:
+                have = current[name].get(obj.pk, {})
+                add = targets[name] - have.keys()
+                remove = [link for target, link in have.items() if target not in targets[name]]
+                to_add[name] += [(obj.pk, t) for t in sorted(add)]
+                to_remove[name] += remove
+                if (add or remove) and obj.external_id in existing:
+                    changed[obj.pk] = obj
+        for name, (through, column, _) in links.items():
+            through.objects.filter(pk__in=to_remove[name]).delete()
+            _links_insert(through, column, to_add[name])
+        if changed:
+            now = timezone.now()
+            for obj in changed.values():
+                obj.updated_at = now
+            Opportunity.objects.bulk_update(
+                list(changed.values()), sorted(changed_fields | {"updated_at"}), batch_size=BATCH_SIZE
+            )
+        self.counts.created += len(new)
+        self.counts.updated += len(changed)
+        self.counts.unchanged += len(batch) - len(new) - len(changed)
+
+
+def _links_insert(through: type[models.Model], column: str, pairs: list[tuple[int, int]]) -> None:
+    """Plain executemany for (opportunity, target) link rows: several times faster than bulk_create here."""
+    if not pairs:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(through._meta.db_table)} ({quote('opportunity_id')}, {quote(column)}) "
+            "VALUES (%s, %s)",
+            pairs,
+        )
+
+
+def opportunities_write(
+    *, org, records: Iterable[OpportunityRecord], references: References, batch_size: int = BATCH_SIZE
+) -> Counts:
+    """Upserts opportunities by external id, in batches; reps, products and territories must exist."""
+    writer = _OpportunityWriter(org, references)
+    batch: list[OpportunityRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            writer.write(batch)
+            batch = []
+    if batch:
+        writer.write(batch)
+    return writer.counts

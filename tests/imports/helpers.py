@@ -1,0 +1,86 @@
+"""Helpers for the importer tests: the public data sets (skipped when absent), counts and checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from sales.models import Account, Deliverable, Opportunity, Partner, Product, StrategicPlay
+from scorecard.models import Organization
+from territories.models import Rep, Territory, TerritoryAssignment
+
+MAVEN = "maven-crm-sales-opportunities"
+SUPERSTORE = "tableau-sample-superstore"
+CLASSICMODELS = "mysqltutorial-classicmodels"
+
+
+def dataset_dir(name: str) -> Path:
+    directory = Path(settings.SCORECARD_DATA_DIR) / name
+    if not directory.is_dir():
+        pytest.skip(f"data set {name!r} not found in SCORECARD_DATA_DIR ({settings.SCORECARD_DATA_DIR})")
+    return directory
+
+
+def org_counts(org: Organization) -> dict[str, int]:
+    return {
+        "territories": Territory.objects.filter(org=org).count(),
+        "reps": Rep.objects.filter(org=org).count(),
+        "assignments": TerritoryAssignment.objects.filter(org=org).count(),
+        "products": Product.objects.filter(org=org).count(),
+        "accounts": Account.objects.filter(org=org).count(),
+        "partners": Partner.objects.filter(org=org).count(),
+        "plays": StrategicPlay.objects.filter(org=org).count(),
+        "deliverables": Deliverable.objects.filter(org=org).count(),
+        "opportunities": Opportunity.objects.filter(org=org).count(),
+    }
+
+
+def org_checksum(org: Organization) -> str:
+    """A digest of every stored value an import writes, ids and ``updated_at`` included.
+
+    Equal digests before and after a re-import mean no row was created, deleted or rewritten.
+    """
+    digest = hashlib.sha256()
+
+    def feed(queryset, *fields: str) -> None:
+        for row in queryset.order_by("pk").values_list("pk", *fields):
+            digest.update(repr(row).encode())
+
+    feed(Territory.objects.filter(org=org), "path", "name", "full_name", "owner_name")
+    feed(Rep.objects.filter(org=org), "name", "email", "external_id", "hire_date", "leave_date")
+    feed(TerritoryAssignment.objects.filter(org=org), "rep_id", "territory_id", "start", "end")
+    feed(Product.objects.filter(org=org), "name", "line", "list_price", "description")
+    feed(Account.objects.filter(org=org), "external_id", "name", "sector", "country")
+    for model in (Partner, StrategicPlay, Deliverable):
+        feed(model.objects.filter(org=org), "name")
+    fields = [f.attname for f in Opportunity._meta.concrete_fields if f.attname != "id"]
+    feed(Opportunity.objects.filter(org=org), *fields)
+    feed(Opportunity.products.through.objects.filter(opportunity__org=org), "opportunity_id", "product_id")
+    feed(
+        Opportunity.deliverables.through.objects.filter(opportunity__org=org),
+        "opportunity_id",
+        "deliverable_id",
+    )
+    return digest.hexdigest()
+
+
+@dataclass
+class Imported:
+    org: Organization
+    path: Path
+    output: str
+    seconds: float
+
+
+def import_dataset(name: str, path: Path, slug: str) -> Imported:
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command("import_dataset", name, str(path), "--org", slug, stdout=out)
+    return Imported(Organization.objects.get(slug=slug), path, out.getvalue(), time.perf_counter() - started)
