@@ -4,6 +4,10 @@ from django.contrib import admin
 
 from .models import Membership, Organization, PeriodLock
 
+admin.site.site_header = "Sales Scorecard administration"
+admin.site.site_title = "Sales Scorecard admin"
+admin.site.index_title = "Organisations, territories and scorecard definitions"
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership

@@ -27,6 +27,12 @@ def refresh_full_names(org_id: int) -> None:
 class TerritoryMoveForm(MoveNodeForm):
     """Keeps a node inside its organisation's one tree and names its path before it is saved."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            field = self.fields["treebeard_ref_node"]
+            field.queryset = field.queryset.filter(org_id=self.instance.org_id)
+
     def clean(self):
         cleaned = super().clean()
         org = cleaned.get("org") or getattr(self.instance, "org", None)

@@ -415,3 +415,38 @@ def test_admin_rejects_a_territory_outside_its_tree(login, world, ref, position,
     assert response.status_code == 200
     assert error in _text(response)
     assert not world.org.territories.filter(name="Oslo").exists()
+
+
+def test_admin_territory_form_offers_only_own_organisation_as_parent(login, world):
+    response = login("admin").get(
+        reverse("admin:territories_territory_change", args=[world.territories["stockholm"].pk])
+    )
+    choices = response.context["adminform"].form.fields["treebeard_ref_node"].queryset
+    assert world.territories["nordics"] in choices
+    assert world.territories["globex_hq"] not in choices
+
+
+def test_admin_drag_and_drop_moves_within_the_tree_and_renames_paths(login, world):
+    client = login("admin")
+    move = reverse("admin:territories_territory_changelist") + "move/"
+    stockholm = world.territories["stockholm"]
+    response = client.post(
+        move, {"node": stockholm.pk, "target": world.territories["iberia"].pk, "relation": "child"}
+    )
+    assert response.status_code == 200
+    stockholm.refresh_from_db()
+    assert stockholm.full_name == "Acme/Iberia/Stockholm"
+
+
+@pytest.mark.parametrize(("target", "relation"), [("globex_hq", "child"), ("root", "sibling")])
+def test_admin_drag_and_drop_refuses_to_leave_the_tree(login, world, target, relation):
+    client = login("admin")
+    move = reverse("admin:territories_territory_changelist") + "move/"
+    stockholm = world.territories["stockholm"]
+    response = client.post(
+        move, {"node": stockholm.pk, "target": world.territories[target].pk, "relation": relation}
+    )
+    assert response.status_code == 400
+    stockholm.refresh_from_db()
+    assert stockholm.full_name == "Acme/Nordics/Stockholm"
+    assert stockholm.org_id == world.org.pk
