@@ -40,7 +40,7 @@ def kpi_value(value, unit: str, currency: str = "") -> str:
     if unit == "percent":
         return f"{_plain(number.quantize(Decimal('0.01')))}%"
     if unit == "currency":
-        sign = "−" if number < 0 else ""
+        sign = "-" if number < 0 else ""
         amount = _plain(abs(number).quantize(Decimal("0.01")))
         symbol = CURRENCY_SYMBOLS.get(currency)
         return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}".rstrip()
