@@ -64,10 +64,11 @@ OPPORTUNITY_COLUMNS = (
 STAGE_ORDER = [s.value for s in Stage if s.value in OPEN_STAGES]
 CHANNELS = frozenset(Channel.values)
 POCS = frozenset(Poc.values)
-MAX_LENGTHS = {
-    "opportunity_id": Opportunity._meta.get_field("external_id").max_length,
+FAR_FUTURE = date.max  # the end of an open-ended assignment, for overlap checks
+MAX_LENGTHS = {  # the model fields' max_length
+    "opportunity_id": 100,
     "account": 100,
-    "rep": Rep._meta.get_field("name").max_length,
+    "rep": 200,
     "partner": 200,
     "strategic_play": 200,
     "deliverables": 200,
@@ -114,8 +115,6 @@ def _too_long(row: Row, column: str, value: str, errors: ErrorList) -> bool:
     return False
 
 
-_FAR = date.max
-
 # --- reps -------------------------------------------------------------------------------------------
 
 
@@ -132,7 +131,7 @@ def reps_import(*, org_slug: str, path: str | Path) -> ImportResult:
     root_name = root.name if root else None
     errors = ErrorList()
     reps: dict[str, RepRecord] = {}
-    first_rows: dict[str, int] = {}
+    email_rows: dict[str, int] = {}
     placed: dict[str, list[tuple[int, AssignmentRecord]]] = {}
     rows = 0
     for row in read_table(path, columns=REP_COLUMNS):
@@ -155,13 +154,13 @@ def reps_import(*, org_slug: str, path: str | Path) -> ImportResult:
         if email:
             if record.email and record.email != email:
                 errors.add(
-                    f"{name} has email {record.email} on row {first_rows[name]}; one email per rep",
+                    f"{name} has email {record.email} on row {email_rows[name]}; one email per rep",
                     row=row.number,
                     column="email",
                 )
                 ok = False
             record.email = email
-        first_rows.setdefault(name, row.number)
+            email_rows.setdefault(name, row.number)
 
         territory = row.text("territory")
         start, start_ok = _date(row, "start_date", errors)
@@ -202,7 +201,7 @@ def reps_import(*, org_slug: str, path: str | Path) -> ImportResult:
             continue
         assignment = AssignmentRecord("/".join(names), start, end)
         for other_row, other in placed.setdefault(name, []):
-            if other.start <= (end or _FAR) and start <= (other.end or _FAR):
+            if other.start <= (end or FAR_FUTURE) and start <= (other.end or FAR_FUTURE):
                 errors.add(
                     f"{name}'s assignment {start} – {end or '…'} overlaps the one on row {other_row} "
                     f"({other.start} – {other.end or '…'})",
@@ -313,7 +312,7 @@ class OpportunityRules:
                 "stage",
             )
 
-        dates = {}
+        dates: dict[str, date | None] = {}
         for column in ("created_date", "engage_date", "close_date"):
             try:
                 dates[column] = parse_date(row.values.get(column))
@@ -329,8 +328,9 @@ class OpportunityRules:
             ("engage_date", "close_date"),
             ("created_date", "close_date"),
         ):
-            if dates[earlier] and dates[later] and dates[later] < dates[earlier]:
-                add(f"{later} {dates[later]} is before {earlier} {dates[earlier]}", later)
+            first, then = dates[earlier], dates[later]
+            if first and then and then < first:
+                add(f"{later} {then} is before {earlier} {first}", later)
                 break
 
         money = {}

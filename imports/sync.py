@@ -110,7 +110,7 @@ def rows_upsert(
     Returns the ids of all the organisation's rows by key, and what changed.
     """
     counts = Counts()
-    existing = {getattr(obj, key): obj for obj in model.objects.filter(org=org)}
+    existing = {getattr(obj, key): obj for obj in model._default_manager.filter(org=org)}
     new, changed, changed_fields = [], [], set()
     for k, values in rows.items():
         values = {f: v for f, v in values.items() if v is not KEEP}
@@ -126,11 +126,11 @@ def rows_upsert(
             changed_fields.update(diff)
         else:
             counts.unchanged += 1
-    model.objects.bulk_create(new, batch_size=batch_size)
+    model._default_manager.bulk_create(new, batch_size=batch_size)
     if changed:
-        model.objects.bulk_update(changed, sorted(changed_fields), batch_size=batch_size)
+        model._default_manager.bulk_update(changed, sorted(changed_fields), batch_size=batch_size)
     counts.created, counts.updated = len(new), len(changed)
-    ids = dict(model.objects.filter(org=org).values_list(key, "id"))
+    ids = dict(model._default_manager.filter(org=org).values_list(key, "id"))
     return ids, counts
 
 
@@ -138,14 +138,14 @@ def names_ensure(
     model: type[models.Model], *, org, names: Iterable[str], key: str = "name"
 ) -> dict[str, int]:
     """Ids by key of the organisation's ``model`` rows, creating the missing ones (accounts get name = key)."""
-    ids = dict(model.objects.filter(org=org).values_list(key, "id"))
+    ids = dict(model._default_manager.filter(org=org).values_list(key, "id"))
     missing = sorted(set(names) - ids.keys())
     if missing:
         extra = (lambda n: {"name": n}) if key != "name" else (lambda n: {})
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(org=org, **{key: n}, **extra(n)) for n in missing], batch_size=BATCH_SIZE
         )
-        ids = dict(model.objects.filter(org=org).values_list(key, "id"))
+        ids = dict(model._default_manager.filter(org=org).values_list(key, "id"))
     return ids
 
 
@@ -264,18 +264,20 @@ class _OpportunityWriter:
         }
         ids = [o.pk for o in existing.values()]
         links = {
-            "products": (Opportunity.products.through, "product_id", self.products),
-            "deliverables": (Opportunity.deliverables.through, "deliverable_id", self.deliverables),
+            "products": (Opportunity.products.through, "product_id"),
+            "deliverables": (Opportunity.deliverables.through, "deliverable_id"),
         }
         current: dict[str, dict[int, dict[int, int]]] = {}
-        for name, (through, column, _) in links.items():
+        for name, (through, column) in links.items():
             current[name] = defaultdict(dict)
-            for link_id, opp_id, target in through.objects.filter(opportunity_id__in=ids).values_list(
-                "id", "opportunity_id", column
-            ):
+            for link_id, opp_id, target in through._default_manager.filter(
+                opportunity_id__in=ids
+            ).values_list("id", "opportunity_id", column):
                 current[name][opp_id][target] = link_id
 
-        new, changed, changed_fields = [], {}, set()
+        new: list[Opportunity] = []
+        changed: dict[int, Opportunity] = {}
+        changed_fields: set[str] = set()
         wanted: list[tuple[Opportunity, dict[str, set[int]]]] = []
         for record in batch:
             values = self.values(record)
@@ -308,8 +310,8 @@ class _OpportunityWriter:
                 to_remove[name] += remove
                 if (add or remove) and obj.external_id in existing:
                     changed[obj.pk] = obj
-        for name, (through, column, _) in links.items():
-            through.objects.filter(pk__in=to_remove[name]).delete()
+        for name, (through, column) in links.items():
+            through._default_manager.filter(pk__in=to_remove[name]).delete()
             _links_insert(through, column, to_add[name])
         if changed:
             now = timezone.now()

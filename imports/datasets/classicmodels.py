@@ -58,7 +58,7 @@ def load(directory: Path, *, root: str) -> Dataset:
         data.territories[data_path] = None
 
     reps: dict[str, str] = {}  # employeeNumber → rep name
-    columns = ("employeeNumber", "lastName", "firstName", "email", "officeCode", "jobTitle")
+    columns: tuple[str, ...] = ("employeeNumber", "lastName", "firstName", "email", "officeCode", "jobTitle")
     for row in _rows(directory, "employees.csv", columns):
         title, office = row.text("jobTitle"), row.text("officeCode")
         name = f"{row.text('firstName')} {row.text('lastName')}".strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import time
@@ -84,3 +85,55 @@ def import_dataset(name: str, path: Path, slug: str) -> Imported:
     started = time.perf_counter()
     call_command("import_dataset", name, str(path), "--org", slug, stdout=out)
     return Imported(Organization.objects.get(slug=slug), path, out.getvalue(), time.perf_counter() - started)
+
+
+OPPORTUNITY_ROW = {
+    "opportunity_id": "OPP-1",
+    "rep": "Alice Smith",
+    "account": "Globex",
+    "products": "Widget",
+    "stage": "won",
+    "created_date": "2017-01-10",
+    "engage_date": "2017-02-01",
+    "close_date": "2017-03-15",
+    "amount": "1200.5",
+    "profit": "300",
+    "channel": "direct",
+    "partner": "",
+    "strategic_play": "",
+    "poc": "none",
+    "deliverables": "",
+    "identified_by": "",
+}
+REP_COLUMNS = ["rep", "email", "territory", "start_date", "end_date"]
+
+
+def opportunity_rows(*changes: dict) -> list[dict]:
+    """Full rows: OPPORTUNITY_ROW with each change applied, ids OPP-1, OPP-2, … unless given."""
+    return [{**OPPORTUNITY_ROW, "opportunity_id": f"OPP-{i}", **c} for i, c in enumerate(changes, start=1)]
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str] | None = None, **options) -> Path:
+    """``rows`` as CSV text; ``delimiter`` and ``encoding`` may be given to make a broken file."""
+    columns = columns or list(OPPORTUNITY_ROW)
+    delimiter = options.get("delimiter", ",")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    path.write_bytes(buffer.getvalue().encode(options.get("encoding", "utf-8")))
+    return path
+
+
+def write_xlsx(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
+    from openpyxl import Workbook
+
+    columns = columns or list(OPPORTUNITY_ROW)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([row.get(c) if row.get(c) != "" else None for c in columns])
+    workbook.save(path)
+    return path

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
+import shutil
 from collections import Counter
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from sales.models import Opportunity
+from scorecard.services import organization_create
 from territories.models import Rep, Territory, TerritoryAssignment
 
 from .helpers import CLASSICMODELS, dataset_dir, import_dataset, org_checksum, org_counts
@@ -98,3 +103,27 @@ def test_second_import_changes_nothing(classic):
     again = import_dataset("classicmodels", classic.path, "classic")
     assert "opportunities: 0 created, 0 updated, 326 unchanged" in again.output
     assert (org_counts(classic.org), org_checksum(classic.org)) == before
+
+
+def test_a_bad_source_row_is_reported_in_its_file_and_nothing_is_written(classic, tmp_path):
+    for f in classic.path.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    orders = (tmp_path / "orders.csv").read_text(encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(orders.replace('"2003-01-06"', '"2003-02-30"', 1), encoding="utf-8")
+    before = (org_counts(classic.org), org_checksum(classic.org))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("import_dataset", "classicmodels", str(tmp_path), "--org", "classic", stderr=err)
+    assert err.getvalue().splitlines() == [
+        "orders.csv, row 2, column orderDate: '2003-02-30' is not a real calendar date"
+    ]
+    assert (org_counts(classic.org), org_checksum(classic.org)) == before
+
+
+def test_the_tree_hangs_from_an_existing_organisations_root(raw, db):
+    organization_create(name="Acme", slug="acme", root_name="Whole company")
+    org = import_dataset("classicmodels", raw.dir, "acme").org
+    assert org.name == "Acme"
+    paths = set(Territory.objects.filter(org=org).values_list("full_name", flat=True))
+    assert "Whole company/NA/Boston" in paths
+    assert all(p.startswith("Whole company") for p in paths)
