@@ -40,6 +40,7 @@ from .sync import (
     RepRecord,
     opportunities_write,
     reps_write,
+    rollups_mark_stale,
 )
 
 REP_COLUMNS = ("rep", "email", "territory", "start_date", "end_date")
@@ -219,6 +220,7 @@ def reps_import(*, org_slug: str, path: str | Path) -> ImportResult:
         if org is None:
             org = organization_create(name=org_slug, slug=org_slug, root_name=root_name or org_slug)
         rep_counts, assignment_counts = reps_write(org=org, reps=reps)
+        rollups_mark_stale(org=org, counts=[rep_counts, assignment_counts])
     return ImportResult(org, rows, rep_counts, assignment_counts, created)
 
 
@@ -425,6 +427,7 @@ def opportunities_import(*, org_slug: str, path: str | Path) -> ImportResult:
         again = ErrorList()
         counts = opportunities_write(org=org, records=records(again), references=references)
         again.raise_if_any()  # the file changed between the two passes: roll back
+        rollups_mark_stale(org=org, counts=[counts])
     return ImportResult(org, rows, counts, org_created=created)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from kpis import recompute
 from sales.models import Account, Deliverable, Opportunity, Partner, Product, StrategicPlay
 from territories.models import Rep, Territory, TerritoryAssignment
 from territories.services import territory_get_or_create_path
@@ -40,6 +41,10 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deleted)
 
     def __str__(self) -> str:
         text = f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
@@ -100,6 +105,12 @@ class RepRecord:
     email: Any = KEEP
     external_id: Any = KEEP
     assignments: list[AssignmentRecord] = field(default_factory=list)
+
+
+def rollups_mark_stale(*, org, counts: Iterable[Counts]) -> None:
+    """After a change, every period's rollups are stale; the bulk writes above send no model signals."""
+    if any(c.changed for c in counts):
+        recompute.request(org.pk, None)
 
 
 def rows_upsert(

@@ -29,6 +29,7 @@ from imports.sync import (
     RepRecord,
     opportunities_write,
     reps_write,
+    rollups_mark_stale,
     rows_upsert,
     territories_ensure,
 )
@@ -101,6 +102,7 @@ def dataset_import(*, name: str, path: str | Path, org_slug: str) -> DatasetResu
         for record in data.opportunities:
             references.add(record)
         opportunities = opportunities_write(org=org, records=data.opportunities, references=references)
+        rollups_mark_stale(org=org, counts=[reps, assignments, products, accounts, opportunities])
     return DatasetResult(
         org, created, len(territory_ids), reps, assignments, products, accounts, opportunities
     )

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from imports.services import opportunities_export, opportunities_import, reps_export, reps_import
-from kpis.models import KPI
+from kpis.models import KPI, RecomputeRequest
 from sales.models import Account, Deliverable, Opportunity, Partner, Product, StrategicPlay
 from scorecard.models import Organization
 from territories.models import Rep, Territory, TerritoryAssignment
@@ -308,3 +308,15 @@ def test_round_trip_of_a_public_data_set(db, tmp_path):
         export(org=copy, path=again)
         assert again.getvalue() == original.getvalue()
     assert territory_get_or_create_path(org=copy, path="Classic Models Inc./NA/NYC").assignments.count() == 2
+
+
+def test_an_import_that_changes_something_marks_every_period_stale_a_no_op_does_not(acme, tmp_path):
+    path = write_csv(tmp_path / "o.csv", opportunity_rows({}))
+    RecomputeRequest.objects.filter(org=acme).delete()
+    run("import_opportunities", path)
+    assert list(RecomputeRequest.objects.filter(org=acme).values_list("period", flat=True)) == [
+        RecomputeRequest.ALL
+    ]
+    RecomputeRequest.objects.filter(org=acme).delete()
+    run("import_opportunities", path)
+    assert not RecomputeRequest.objects.filter(org=acme).exists()
