@@ -29,7 +29,7 @@ find_pg_bin() {
 }
 
 free_port() {
-    python3 - <<'PY'
+    "${PYTHON:-python3}" - <<'PY'
 import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))

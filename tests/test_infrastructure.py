@@ -41,11 +41,16 @@ def test_readyz_reports_every_dependency(client):
 
 @pytest.mark.django_db
 def test_readyz_is_503_when_the_broker_is_unreachable(client, settings, monkeypatch):
+    from kombu import Connection
+
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    dead = "redis://127.0.0.1:1/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", dead)  # Celery prefers the environment over its conf
-    monkeypatch.setattr(celery_app.conf, "broker_url", dead)
-    monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
+    # Only the readiness probe's connection is redirected: the app's own configuration (and the broker
+    # the session's test worker uses) stays untouched.
+    monkeypatch.setattr(
+        celery_app,
+        "connection_for_write",
+        lambda *args, **kwargs: Connection("redis://127.0.0.1:1/0", connect_timeout=1),
+    )
 
     response = client.get("/readyz")
 
