@@ -394,10 +394,8 @@ class Engine:
                         if self._cert_matches(fkey, _type_id, category):
                             acc[(scope, key)].certs_earned[fkey] += 1
 
-        for rep in self.reps.values():
-            for d in (rep["hire_date"], rep["leave_date"]):
-                if d:
-                    dated.append(d)
+        # Hire and leave dates do not widen the range: a rep hired years before the first deal does not
+        # make those years periods "with data".
         period_dates = [self.org.parse_period(k[2]).start for k in (*self.measurements, *self.targets)]
         dated.extend(period_dates)
         self.first_day = min(dated) if dated else self.today
@@ -547,9 +545,9 @@ class Engine:
                 return self._turnover(scope, period)
             case "certified_reps_pct":
                 day = min(period.end, self.today)
-                active = self.reps_on(scope, day)
-                certified = [r for r in active if self._certified(r, day, fkey)]
-                return _ratio(len(certified), len(active))
+                on_day = self.reps_on(scope, day)
+                holders = [r for r in on_day if self._certified(r, day, fkey)]
+                return _ratio(len(holders), len(on_day))
             case "program_participation_pct":
                 active = self.reps_in_scope(scope, period.start, period.end)
                 kind = (metric_filter or {}).get("kind")
@@ -571,14 +569,20 @@ class Engine:
         raise KeyError(f"unknown metric {slug!r}")
 
     def _turnover(self, scope: Scope, period: P.Period) -> float | None:
+        leaves = self.__dict__.get("_leaves")
+        if leaves is None:
+            leaves = self._leaves = sorted(
+                (r["leave_date"], rep_id) for rep_id, r in self.reps.items() if r["leave_date"]
+            )
         leavers = 0
-        for rep_id, rep in self.reps.items():
-            leave = rep["leave_date"]
-            if leave and period.contains(leave):
-                if scope[0] == "r":
-                    leavers += rep_id == scope[1]
-                elif scope[1] in self.ancestors.get(self.territory_on(rep_id, leave), ()):
-                    leavers += 1
+        for i in range(bisect.bisect_left(leaves, (period.start, 0)), len(leaves)):
+            leave, rep_id = leaves[i]
+            if leave > period.end:
+                break
+            if scope[0] == "r":
+                leavers += rep_id == scope[1]
+            elif scope[1] in self.ancestors.get(self.territory_on(rep_id, leave) or 0, ()):
+                leavers += 1
         headcount = (len(self.reps_on(scope, period.start)) + len(self.reps_on(scope, period.end))) / 2
         return _ratio(leavers, headcount)
 

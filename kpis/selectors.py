@@ -68,7 +68,8 @@ def report_rows(
     """One row per KPI and scope from the stored rollups; a KPI with nothing stored is all nulls."""
     is_rep = bool(scopes) and isinstance(scopes[0], Rep)
     stored = Rollup.objects.filter(org=org, period=period_key, kpi__in=kpis)
-    stored = stored.filter(rep__in=scopes) if is_rep else stored.filter(territory__in=scopes)
+    ids = [s.pk for s in scopes]
+    stored = stored.filter(rep_id__in=ids) if is_rep else stored.filter(territory_id__in=ids)
     by_key = {(r.kpi_id, r.rep_id if is_rep else r.territory_id): r for r in stored}
     rows = []
     for scope in scopes:
@@ -77,7 +78,7 @@ def report_rows(
             row = {
                 "org": org.slug,
                 "period": period_key,
-                "territory": None if is_rep else scope.full_name,
+                "territory": scope.full_name if isinstance(scope, Territory) else None,
                 "rep": scope.name if is_rep else None,
                 "kpi": kpi.slug,
                 "perspective": kpi.objective.perspective.name,

@@ -57,9 +57,9 @@ def rollups_recompute(
         Rollup.objects.filter(org=org).delete()
     else:
         Rollup.objects.filter(org=org, period__in=[p.key for p in periods]).delete()
-    now = timezone.now()
+    now: object = timezone.now()
     if connection.vendor == "sqlite":
-        now = now.isoformat()  # the sqlite3 module's datetime adapter is deprecated
+        now = timezone.now().isoformat()  # the sqlite3 module's datetime adapter is deprecated
     stored = 0
     batch: list[tuple] = []
     for row in engine.rows(periods):

@@ -96,7 +96,7 @@ def visible_reps(m: Membership) -> QuerySet[Rep]:
             assignments__territory__path__startswith=m.territory.path, assignments__territory__org=m.org
         ).distinct()
     if m.role == Role.REP:
-        return qs.filter(pk=m.rep_id)
+        return qs.filter(pk=m.rep_id or 0)
     return qs.none()
 
 

@@ -23,8 +23,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import router, transaction
-from django.db.models.deletion import Collector
+from django.db import transaction
 
 from kpis.models import KPI, Direction, Measurement, Note, NoteKind, Source, Target
 from people.models import (
@@ -51,7 +50,7 @@ from territories.services import territory_child_create
 
 from . import periods
 from .models import Membership, Organization, Role
-from .services import organization_create
+from .services import organization_create, organization_delete
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Northwind Systems"
@@ -550,14 +549,7 @@ def demo_delete() -> None:
     users = _demo_users_check(DEMO_USERS)
     org = Organization.objects.filter(slug=DEMO_SLUG).first()
     if org is not None:
-        # Foreign keys PROTECT reps, territories and the catalog, so the rows pointing at them go first.
-        # The collector's origin is the organisation, which tells signal receivers (stale-rollup
-        # tracking) that the whole organisation is going and there is nothing to recompute.
-        leaves = Collector(using=router.db_for_write(Organization), origin=org)
-        for model in (Opportunity, Membership, TerritoryAssignment, Certification, ProgramParticipation):
-            leaves.collect(model.objects.filter(org=org))
-        leaves.delete()
-        org.delete()
+        organization_delete(org)
     for user in users:
         user.delete()
 

@@ -9,7 +9,7 @@ from django.db import models
 from . import periods
 
 
-class Organization(models.Model):
+class Organization(models.Model):  # type: ignore[django-manager-missing]
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     fiscal_year_start_month = models.PositiveSmallIntegerField(

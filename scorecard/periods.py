@@ -11,6 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 YEAR, QUARTER, MONTH = "year", "quarter", "month"
 
@@ -77,6 +78,7 @@ class Period:
         return self.key
 
 
+@lru_cache(maxsize=65536)
 def month(year: int, month_: int) -> Period:
     return Period(date(year, month_, 1), _month_end(year, month_), MONTH, f"{year:04d}-{month_:02d}")
 
@@ -88,6 +90,7 @@ def _fiscal_year_start(fiscal_year: int, fiscal_start_month: int) -> date:
     return date(fiscal_year - 1, fiscal_start_month, 1)
 
 
+@lru_cache(maxsize=65536)
 def year(fiscal_year: int, fiscal_start_month: int = 1) -> Period:
     start = _fiscal_year_start(fiscal_year, fiscal_start_month)
     ey, em = _add_months(start.year, start.month, 11)
@@ -95,6 +98,7 @@ def year(fiscal_year: int, fiscal_start_month: int = 1) -> Period:
     return Period(start, _month_end(ey, em), YEAR, key, fiscal_start_month)
 
 
+@lru_cache(maxsize=65536)
 def quarter(fiscal_year: int, q: int, fiscal_start_month: int = 1) -> Period:
     fy_start = _fiscal_year_start(fiscal_year, fiscal_start_month)
     sy, sm = _add_months(fy_start.year, fy_start.month, 3 * (q - 1))
@@ -111,6 +115,7 @@ def fiscal_year_of(day: date, fiscal_start_month: int = 1) -> int:
     return day.year + 1
 
 
+@lru_cache(maxsize=65536)
 def period_containing(day: date, kind: str, fiscal_start_month: int = 1) -> Period:
     if kind == MONTH:
         return month(day.year, day.month)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models.deletion import Collector
 
 from perspectives.template import scorecard_template_create
 from territories.services import territory_root_create
@@ -26,3 +27,24 @@ def organization_create(
     territory_root_create(org=org, name=root_name or name)
     scorecard_template_create(org)
     return org
+
+
+@transaction.atomic
+def organization_delete(org: Organization) -> None:
+    """Delete an organisation and everything in it.
+
+    Foreign keys PROTECT reps, territories and the catalog, so the rows pointing at them go first.
+    The collector's origin is the organisation, which tells signal receivers (stale-rollup tracking)
+    that the whole organisation is going and there is nothing to recompute.
+    """
+    from people.models import Certification, ProgramParticipation
+    from sales.models import Opportunity
+    from territories.models import TerritoryAssignment
+
+    from .models import Membership
+
+    leaves = Collector(using=router.db_for_write(Organization), origin=org)
+    for model in (Opportunity, Membership, TerritoryAssignment, Certification, ProgramParticipation):
+        leaves.collect(model.objects.filter(org=org))
+    leaves.delete()
+    org.delete()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -38,14 +39,14 @@ class World:
     other_org: Organization
     territories: dict[str, Territory] = field(default_factory=dict)
     reps: dict[str, Rep] = field(default_factory=dict)
-    users: dict[str, object] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
 
     def request(self, persona: str, path: str = "/"):
         """A request as ``persona`` (as access.py sees it), with a plain dict as session."""
         request = RequestFactory().get(path)
         request.user = self.users[persona]
-        request.session = {}
+        request.session = {}  # type: ignore[assignment]
         return request
 
 

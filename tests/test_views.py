@@ -177,6 +177,7 @@ def test_home_shows_kpi_definitions_by_perspective_with_value_proposition_and_li
 
 def test_kpi_values_are_shown_in_their_unit(login, world):
     objective = Objective.objects.filter(org=world.org).first()
+    assert objective is not None
     KPI.objects.create(
         org=world.org,
         objective=objective,
@@ -269,6 +270,7 @@ MAX_HOME_QUERIES = 13
 def _grow(world, n: int) -> None:
     """Add n territories with a rep each, and n KPIs, under the manager's region."""
     objective = Objective.objects.filter(org=world.org).first()
+    assert objective is not None
     region = world.territories["nordics"]
     for i in range(n):
         region.refresh_from_db()

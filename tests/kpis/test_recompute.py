@@ -34,7 +34,9 @@ def _stored(b, period="2017-Q2", slug="won_revenue", path="Acme"):
     return Rollup.objects.get(org=b.org, kpi__slug=slug, period=period, territory__full_name=path).actual
 
 
-def test_editing_a_deal_updates_the_stored_rollup_after_commit(org_with_deal, settings, django_capture_on_commit_callbacks):
+def test_editing_a_deal_updates_the_stored_rollup_after_commit(
+    org_with_deal, settings, django_capture_on_commit_callbacks
+):
     b = org_with_deal
     settings.SCORECARD_AUTO_RECOMPUTE = True
     cache.clear()
@@ -47,7 +49,9 @@ def test_editing_a_deal_updates_the_stored_rollup_after_commit(org_with_deal, se
     assert not RecomputeRequest.objects.filter(org=b.org).exists()
 
 
-def test_moving_a_close_date_recomputes_the_old_period_too(org_with_deal, settings, django_capture_on_commit_callbacks):
+def test_moving_a_close_date_recomputes_the_old_period_too(
+    org_with_deal, settings, django_capture_on_commit_callbacks
+):
     b = org_with_deal
     settings.SCORECARD_AUTO_RECOMPUTE = True
     cache.clear()
@@ -88,8 +92,18 @@ def test_a_second_run_waits_for_the_lock(org_with_deal):
 
 def test_recompute_is_idempotent(org_with_deal):
     b = org_with_deal
-    first = sorted(Rollup.objects.filter(org=b.org).values_list("kpi_id", "territory_id", "rep_id", "period", "actual", "score"), key=repr)
+    first = sorted(
+        Rollup.objects.filter(org=b.org).values_list(
+            "kpi_id", "territory_id", "rep_id", "period", "actual", "score"
+        ),
+        key=repr,
+    )
     call_command("recompute", "--org", b.org.slug)
     call_command("recompute", "--org", b.org.slug, "--period", "2017-Q2")
-    again = sorted(Rollup.objects.filter(org=b.org).values_list("kpi_id", "territory_id", "rep_id", "period", "actual", "score"), key=repr)
+    again = sorted(
+        Rollup.objects.filter(org=b.org).values_list(
+            "kpi_id", "territory_id", "rep_id", "period", "actual", "score"
+        ),
+        key=repr,
+    )
     assert again == first

@@ -1,0 +1,202 @@
+"""Rollup benchmark: a synthetic organisation at scale, our full recompute against one hand-written SQL
+GROUP BY over the same rows, in the same run (figures, not tests)."""
+
+from __future__ import annotations
+
+import random
+import resource
+import time
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from kpis.engine import Engine
+from kpis.models import Rollup
+from kpis.services import rollups_recompute
+from sales.models import Opportunity
+from scorecard.models import Organization
+from scorecard.services import organization_create, organization_delete
+from territories.models import Rep, Territory, TerritoryAssignment
+from territories.services import territory_child_create
+
+FIRST_DAY = date(2021, 1, 1)
+LAST_DAY = date(2023, 12, 31)
+LEVELS = (4, 5)  # regions under the root, areas per region; teams fill up to 200 territories
+TERRITORIES = 200
+REPS = 1000
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _executemany(sql: str, rows: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+@transaction.atomic
+def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
+    """1,000 reps in 200 territories on 4 levels, 3 years, ``deals`` opportunities."""
+    rnd = random.Random(seed)
+    for old in Organization.objects.filter(slug=slug):
+        organization_delete(old)
+    org = organization_create(name=f"Bench {deals}", slug=slug)
+    root = Territory.objects.get(org=org, depth=1)
+    regions = [territory_child_create(parent=root, name=f"Region {i + 1}") for i in range(LEVELS[0])]
+    areas: list[Territory] = []
+    for region in regions:
+        region.refresh_from_db()
+        for _ in range(LEVELS[1]):
+            region.refresh_from_db()
+            areas.append(territory_child_create(parent=region, name=f"Area {len(areas) + 1}"))
+    teams = []
+    team_count = TERRITORIES - 1 - len(regions) - len(areas)
+    for k in range(team_count):
+        area = areas[k % len(areas)]
+        area.refresh_from_db()
+        teams.append(territory_child_create(parent=area, name=f"Team {k + 1}"))
+
+    Rep.objects.bulk_create(
+        Rep(org=org, name=f"Rep {i + 1:04d}", hire_date=FIRST_DAY - timedelta(days=rnd.randint(0, 900)))
+        for i in range(REPS)
+    )
+    reps = list(Rep.objects.filter(org=org).order_by("id"))
+    assignments = []
+    leavers = []
+    for rep in reps:
+        team = rnd.choice(teams)
+        hired = rep.hire_date or FIRST_DAY
+        if rnd.random() < 0.1:
+            move = FIRST_DAY + timedelta(days=rnd.randint(60, 1000))
+            assignments.append(
+                TerritoryAssignment(
+                    org=org, rep=rep, territory=team, start=hired, end=move - timedelta(days=1)
+                )
+            )
+            assignments.append(TerritoryAssignment(org=org, rep=rep, territory=rnd.choice(teams), start=move))
+        else:
+            assignments.append(TerritoryAssignment(org=org, rep=rep, territory=team, start=hired))
+        if rnd.random() < 0.05:
+            leavers.append((rep.pk, LAST_DAY - timedelta(days=rnd.randint(0, 300))))
+    TerritoryAssignment.objects.bulk_create(assignments)
+    for rep_id, leave in leavers:
+        # Close the assignment at the leave date so no deal of a leaver lands after it.
+        Rep.objects.filter(pk=rep_id).update(leave_date=leave)
+        TerritoryAssignment.objects.filter(rep_id=rep_id, end__isnull=True, start__lte=leave).update(
+            end=leave
+        )
+        TerritoryAssignment.objects.filter(rep_id=rep_id, start__gt=leave).delete()
+
+    span = (LAST_DAY - FIRST_DAY).days
+    table = Opportunity._meta.db_table
+    columns = "org_id, external_id, rep_id, stage, created_date, engage_date, close_date, amount, channel, poc, updated_at"
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 11)})"
+    now = "2024-01-01T00:00:00+00:00"
+    rep_ids = [r.pk for r in reps]
+    leave_of = dict(leavers)
+    batch = []
+    for i in range(deals):
+        rep_id = rnd.choice(rep_ids)
+        engage = FIRST_DAY + timedelta(days=rnd.randint(0, span))
+        close = engage + timedelta(days=rnd.randint(5, 150))
+        leaver_on = leave_of.get(rep_id)
+        if leaver_on and engage > leaver_on:
+            engage = close = leaver_on
+        roll = rnd.random()
+        if close > LAST_DAY or roll > 0.8:
+            stage, close_value = "engaging", None
+        else:
+            stage, close_value = ("won" if roll < 0.45 else "lost"), close.isoformat()
+        batch.append(
+            (org.pk, f"B{i:07d}", rep_id, stage, engage.isoformat(), engage.isoformat(), close_value,
+             round(rnd.uniform(1_000, 120_000), 2), "partner" if rnd.random() < 0.25 else "direct",
+             rnd.choice(("none", "none", "success", "failure")), now)
+        )  # fmt: skip
+        if len(batch) >= 20_000:
+            _executemany(sql, batch)
+            batch = []
+    _executemany(sql, batch)
+    return org
+
+
+def baseline_sql_seconds(org: Organization) -> tuple[float, int]:
+    """One hand-written GROUP BY: won revenue, won and lost deals per leaf territory and month."""
+    month = (
+        "strftime('%%Y-%%m', o.close_date)"
+        if connection.vendor == "sqlite"
+        else "to_char(o.close_date, 'YYYY-MM')"
+    )
+    sql = f"""
+        SELECT a.territory_id, {month} AS month,
+               SUM(CASE WHEN o.stage = 'won' THEN o.amount ELSE 0 END),
+               SUM(CASE WHEN o.stage = 'won' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.stage = 'lost' THEN 1 ELSE 0 END)
+        FROM {Opportunity._meta.db_table} o
+        JOIN {TerritoryAssignment._meta.db_table} a
+          ON a.rep_id = o.rep_id AND a.start <= o.close_date AND (a."end" IS NULL OR a."end" >= o.close_date)
+        WHERE o.org_id = %s AND o.stage IN ('won', 'lost')
+        GROUP BY a.territory_id, month
+    """
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org.pk])
+        rows = cursor.fetchall()
+    return time.perf_counter() - started, len(rows)
+
+
+def incremental_seconds(org: Organization) -> float:
+    """From saving one edited deal to its rollups being stored (recompute of the affected periods)."""
+    from kpis import recompute
+
+    opp = Opportunity.objects.filter(org=org, stage="won").order_by("pk").first()
+    if opp is None:
+        return 0.0
+    started = time.perf_counter()
+    with transaction.atomic():
+        opp.amount = (opp.amount or 0) + 1
+        opp.save()
+    recompute.run_pending(org.pk)
+    return time.perf_counter() - started
+
+
+def run(deals: int, keep: bool = False) -> dict:
+    slug = f"bench-{deals}"
+    started = time.perf_counter()
+    org = build_org(slug, deals)
+    build_seconds = time.perf_counter() - started
+    baseline, groups = baseline_sql_seconds(org)
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        stored = rollups_recompute(org=org, today=LAST_DAY)
+    rollup_seconds = time.perf_counter() - started
+    engine_probe = Engine(org, today=LAST_DAY)
+    result = {
+        "deals": deals,
+        "db": connection.vendor,
+        "rollup_seconds": round(rollup_seconds, 3),
+        "baseline_sql_seconds": round(baseline, 3),
+        "ratio": round(rollup_seconds / baseline, 1) if baseline else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "incremental_seconds": None,
+        "rollups_stored": stored,
+        "baseline_groups": groups,
+        "scopes": len(engine_probe.all_scopes()),
+        "periods": len(engine_probe.all_periods()),
+        "queries": len(queries),
+        "build_seconds": round(build_seconds, 1),
+    }
+    from django.conf import settings
+
+    previous = settings.SCORECARD_AUTO_RECOMPUTE
+    settings.SCORECARD_AUTO_RECOMPUTE = False  # measure the recompute directly, not through the queue
+    try:
+        result["incremental_seconds"] = round(incremental_seconds(org), 3)
+    finally:
+        settings.SCORECARD_AUTO_RECOMPUTE = previous
+    if not keep:
+        Rollup.objects.filter(org=org).delete()
+        organization_delete(org)
+    return result
