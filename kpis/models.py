@@ -101,6 +101,18 @@ class KPI(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """A metric must be in the catalog; a formula must parse, name known KPIs and not loop."""
+        from django.core.exceptions import ValidationError
+
+        from .engine import CATALOG
+        from .services import kpi_formula_validate
+
+        if self.source == Source.METRIC and self.metric not in CATALOG:
+            raise ValidationError({"metric": f"Unknown metric {self.metric!r}."})
+        if self.source == Source.FORMULA:
+            kpi_formula_validate(org=self.org, slug=self.slug, formula=self.formula)
+
 
 def _one_scope() -> Q:
     return (Q(territory__isnull=False) & Q(rep__isnull=True)) | (

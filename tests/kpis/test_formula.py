@@ -48,3 +48,29 @@ def test_validate_refuses_unknown_slugs_and_cycles():
 def test_evaluation_order_puts_dependencies_first():
     order = formula.evaluation_order({"x": "y + 1", "y": "won * 2", "z": "x + y"})
     assert order.index("y") < order.index("x") < order.index("z")
+
+
+@pytest.mark.django_db
+def test_saving_a_formula_kpi_validates_it(build):
+    from django.core.exceptions import ValidationError
+
+    b = build()
+    share = b.kpi("market_share")
+    share.formula = "won_revenue / market_sise"
+    with pytest.raises(ValidationError, match="unknown KPI market_sise"):
+        share.full_clean()
+    share.formula = "won_revenue / (market_size"
+    with pytest.raises(ValidationError, match="missing"):
+        share.full_clean()
+    won = b.kpi("won_revenue")
+    won.source, won.formula, won.metric = "formula", "market_share * 2", ""
+    won.save()
+    share.formula = "won_revenue / market_size"
+    with pytest.raises(ValidationError, match="circular reference"):
+        share.full_clean()
+    share.formula = "gross_profit / market_size"
+    share.full_clean()
+    bad_metric = b.kpi("win_rate")
+    bad_metric.metric = "win_ratio"
+    with pytest.raises(ValidationError, match="Unknown metric"):
+        bad_metric.full_clean()
