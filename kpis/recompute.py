@@ -15,7 +15,7 @@ from datetime import date
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from scorecard import periods as P
@@ -23,7 +23,7 @@ from scorecard import periods as P
 from .models import RecomputeRequest
 
 PENDING_TTL = 15 * 60
-LOCK_TTL = 30 * 60
+RUNS_TTL = 24 * 60 * 60
 
 
 def pending_key(org_id: int) -> str:
@@ -32,6 +32,23 @@ def pending_key(org_id: int) -> str:
 
 def lock_key(org_id: int) -> str:
     return f"scorecard:recompute:lock:{org_id}"
+
+
+def runs_key(org_id: int) -> str:
+    return f"scorecard:recompute:runs:{org_id}"
+
+
+def runs(org_id: int) -> int:
+    """How many recomputes ran for the organisation (kept a day; for monitoring and tests)."""
+    return int(cache.get(runs_key(org_id)) or 0)
+
+
+def _count_run(org_id: int) -> None:
+    if not cache.add(runs_key(org_id), 1, timeout=RUNS_TTL):
+        try:
+            cache.incr(runs_key(org_id))
+        except ValueError:  # expired between add and incr
+            cache.add(runs_key(org_id), 1, timeout=RUNS_TTL)
 
 
 def affected_periods(first: date, last: date, fiscal_start_month: int, today: date | None = None) -> set[str]:
@@ -73,11 +90,14 @@ def request(org_id: int, period_keys: Iterable[str] | None) -> None:
     transaction.on_commit(lambda: enqueue(org_id))
 
 
-def enqueue(org_id: int) -> bool:
-    """Send the recompute task unless one is already pending for the organisation."""
-    if not getattr(settings, "SCORECARD_AUTO_RECOMPUTE", True):
+def enqueue(org_id: int, force: bool = False) -> bool:
+    """Send the recompute task unless one is already pending for the organisation.
+
+    ``force`` sends it even when a pending flag is set (the sweep: the pending message may be lost).
+    """
+    if not force and not getattr(settings, "SCORECARD_AUTO_RECOMPUTE", True):
         return False
-    if not cache.add(pending_key(org_id), "1", timeout=PENDING_TTL):
+    if not cache.add(pending_key(org_id), "1", timeout=PENDING_TTL) and not force:
         return False
     from .tasks import recompute_pending
 
@@ -85,17 +105,38 @@ def enqueue(org_id: int) -> bool:
     return True
 
 
+def _settling(org_id: int) -> bool:
+    """True while a burst of changes is still arriving (only when tasks go through a broker)."""
+    settle = settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS
+    from scorecard.celery import app
+
+    if app.conf.task_always_eager or settle <= 0:
+        return False
+    times = RecomputeRequest.objects.filter(org_id=org_id).aggregate(
+        first=Min("requested_at"), last=Max("requested_at")
+    )
+    if times["last"] is None:
+        return False
+    now = timezone.now()
+    quiet = (now - times["last"]).total_seconds() >= settle
+    overdue = (now - times["first"]).total_seconds() >= settings.SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS
+    return not quiet and not overdue
+
+
 def run_pending(org_id: int) -> int | None:
     """Recompute the stale periods of one organisation under its lock.
 
-    Returns the rollups stored, or None when another run holds the lock (the caller retries).
+    Returns the rollups stored, or None when it should run again shortly: another run holds the lock,
+    or changes are still arriving (the pending flag then stays set, so the burst costs one run).
     """
+    if _settling(org_id):
+        return None
     from scorecard.models import Organization
 
     from .services import rollups_recompute
 
     token = uuid.uuid4().hex
-    if not cache.add(lock_key(org_id), token, timeout=LOCK_TTL):
+    if not cache.add(lock_key(org_id), token, timeout=settings.SCORECARD_RECOMPUTE_LOCK_SECONDS):
         return None
     try:
         cache.delete(pending_key(org_id))
@@ -106,8 +147,15 @@ def run_pending(org_id: int) -> int | None:
         org = Organization.objects.get(pk=org_id)
         keys = None if RecomputeRequest.ALL in requested else sorted(requested)
         stored = rollups_recompute(org=org, period_keys=keys)
+        _count_run(org_id)
         RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
         return stored
     finally:
         if cache.get(lock_key(org_id)) == token:
             cache.delete(lock_key(org_id))
+
+
+def sweep() -> list[int]:
+    """Enqueue a recompute for every organisation with stale periods (after a crash or a lost message)."""
+    org_ids = sorted(set(RecomputeRequest.objects.values_list("org_id", flat=True)))
+    return [org_id for org_id in org_ids if enqueue(org_id, force=True)]

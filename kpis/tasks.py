@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 
 from scorecard.models import Organization
 
@@ -13,7 +15,7 @@ def recompute_pending(self, org_id: int) -> int:
     """Recompute the stale periods of one organisation; waits and retries while another run holds its lock."""
     stored = recompute.run_pending(org_id)
     if stored is None:
-        raise self.retry(countdown=2, max_retries=None)
+        raise self.retry(countdown=settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS or 1, max_retries=None)
     return stored
 
 
@@ -22,6 +24,17 @@ def recompute_org(org_id: int, periods: list[str] | None = None) -> int:
     """Recompute the stored rollups of one organisation now (all periods with data, or the given keys)."""
     org = Organization.objects.get(pk=org_id)
     return rollups_recompute(org=org, period_keys=periods)
+
+
+@shared_task
+def recompute_sweep() -> list[int]:
+    """Re-enqueue organisations whose stale periods are waiting (a crashed worker, a lost message)."""
+    return recompute.sweep()
+
+
+@worker_ready.connect
+def _sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
+    recompute_sweep.delay()
 
 
 @shared_task

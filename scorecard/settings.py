@@ -131,7 +131,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "scorecard")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message whose worker died unacknowledged is redelivered after this many seconds (Redis broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
 CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-rollups": {
+        "task": "kpis.tasks.recompute_sweep",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     "nightly-full-recompute": {
         "task": "kpis.tasks.recompute_all_nightly",
         "schedule": crontab(hour=int(os.environ.get("NIGHTLY_RECOMPUTE_HOUR", "2")), minute=0),
@@ -140,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Changes enqueue a recompute of the affected periods after commit (off: only nightly and on demand).
 SCORECARD_AUTO_RECOMPUTE = env_bool("SCORECARD_AUTO_RECOMPUTE", True)
+# Trailing-edge debounce: a recompute waits until no change came in for SETTLE seconds (at most MAX_WAIT).
+SCORECARD_RECOMPUTE_SETTLE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_SETTLE_SECONDS", "1.0"))
+SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS", "30"))
+# A recompute lock outlives a crashed worker by at most this long.
+SCORECARD_RECOMPUTE_LOCK_SECONDS = int(os.environ.get("SCORECARD_RECOMPUTE_LOCK_SECONDS", "900"))
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

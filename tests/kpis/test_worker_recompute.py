@@ -1,0 +1,177 @@
+"""The change-driven recompute through a real Celery worker process on PostgreSQL and Redis.
+
+The worker is a separate ``celery -A scorecard worker`` process pointed at pytest's test database and a
+queue private to the test, so it can be killed with SIGKILL in the middle of a recompute.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from kpis import recompute
+from kpis.models import RecomputeRequest, Rollup
+from kpis.services import rollups_recompute
+from sales.models import Opportunity
+from scorecard.celery import app
+
+pytestmark = [pytest.mark.postgres, pytest.mark.worker]
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCK_SECONDS = 4
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class WorkerProcess:
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+        self.process: subprocess.Popen | None = None
+        self.log = Path(f"/tmp/scorecard-test-worker-{queue}.log")
+
+    def start(self) -> None:
+        self.log.write_bytes(b"")
+        url = urlsplit(os.environ["DATABASE_URL"])
+        test_db = connection.settings_dict["NAME"]
+        env = {
+            **os.environ,
+            "DATABASE_URL": urlunsplit(url._replace(path=f"/{test_db}")),
+            "CELERY_QUEUE": self.queue,
+            "CELERY_VISIBILITY_TIMEOUT": "2",
+            "SCORECARD_RECOMPUTE_LOCK_SECONDS": str(LOCK_SECONDS),
+        }
+        celery = str(Path(sys.executable).with_name("celery"))
+        self.process = subprocess.Popen(
+            [celery, "-A", "scorecard", "worker", "-Q", self.queue, "--pool", "solo", "-l", "info",
+             "--without-gossip", "--without-mingle", "-n", f"{self.queue}@%h"],
+            cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until the worker logs "ready" (its start-up sweep is then queued ahead of anything we send)."""
+        wait_for(lambda: b" ready." in self.log.read_bytes() if self.log.exists() else False, timeout, "the worker")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def worker(transactional_db, settings) -> Iterator[WorkerProcess]:
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    previous = app.conf.task_default_queue, app.conf.task_always_eager
+    app.conf.task_default_queue, app.conf.task_always_eager = queue, False
+    cache.clear()
+    process = WorkerProcess(queue)
+    try:
+        yield process
+    finally:
+        process.stop()
+        app.conf.task_default_queue, app.conf.task_always_eager = previous
+
+
+def _snapshot(org) -> list[tuple]:
+    fields = ("kpi_id", "territory_id", "rep_id", "period", "actual", "goal", "score", "status", "previous", "yoy_pct")
+    return sorted(Rollup.objects.filter(org=org).values_list(*fields), key=repr)
+
+
+def _drained(org) -> bool:
+    return not RecomputeRequest.objects.filter(org=org).exists() and cache.get(recompute.lock_key(org.pk)) is None
+
+
+def test_editing_a_deal_updates_the_stored_rollup_through_the_worker(build, worker):
+    b = build()
+    ann = b.rep("Ann", ("Acme/East", date(2017, 1, 1), None))
+    opp = b.deal(ann, "won", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=100)
+    rollups_recompute(org=b.org)
+    RecomputeRequest.objects.filter(org=b.org).delete()
+    worker.start()
+    worker.wait_ready()
+    opp.amount = Decimal("275")
+    opp.save()
+
+    def stored() -> float | None:
+        row = Rollup.objects.filter(org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme").first()
+        return row.actual if row else None
+
+    wait_for(lambda: stored() == 275, what="the worker to store the edited amount")
+    wait_for(lambda: _drained(b.org), what="the queue to drain")
+    assert recompute.runs(b.org.pk) == 1
+
+
+def test_a_burst_of_100_edits_runs_at_most_two_recomputes(build, worker):
+    b = build()
+    ann = b.rep("Ann", ("Acme/East", date(2017, 1, 1), None))
+    opp = b.deal(ann, "won", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=1)
+    rollups_recompute(org=b.org)
+    RecomputeRequest.objects.filter(org=b.org).delete()
+    cache.clear()
+    worker.start()
+    worker.wait_ready()
+    for amount in range(1, 101):
+        opp.amount = Decimal(amount)
+        opp.save()
+    wait_for(lambda: _drained(b.org), timeout=90, what="the queue to drain")
+    assert 1 <= recompute.runs(b.org.pk) <= 2
+    row = Rollup.objects.get(org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme")
+    assert row.actual == 100
+
+
+def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, worker):
+    b = build()
+    teams = [f"Acme/R{r}/T{t}" for r in range(3) for t in range(3)]
+    reps = [b.rep(f"Rep {i}", (teams[i % len(teams)], date(2016, 1, 1), None)) for i in range(30)]
+    deals = []
+    for i in range(600):
+        close = date(2016, 1, 1) + timedelta(days=(i * 7) % 720)
+        deals.append(
+            Opportunity(
+                org=b.org, external_id=f"K{i}", rep=reps[i % len(reps)], stage="won" if i % 3 else "lost",
+                engage_date=close - timedelta(days=20), close_date=close, amount=Decimal(1000 + i),
+            )
+        )  # fmt: skip
+    Opportunity.objects.bulk_create(deals)
+    recompute.request(b.org.pk, None)  # commits at once (no atomic block): the worker will find it
+    worker.start()
+    wait_for(lambda: cache.get(recompute.lock_key(b.org.pk)) is not None, what="the recompute to start")
+    worker.kill()
+    assert RecomputeRequest.objects.filter(org=b.org).exists(), "a killed recompute must leave its request"
+    # The dead worker's transaction rolled back: nothing half-written.
+    assert not Rollup.objects.filter(org=b.org).exists()
+
+    worker.start()
+    wait_for(lambda: _drained(b.org) and Rollup.objects.filter(org=b.org).exists(), timeout=120, what="recovery")
+    after_recovery = _snapshot(b.org)
+    rollups_recompute(org=b.org)
+    assert after_recovery == _snapshot(b.org)
+    assert len(after_recovery) > 1000
