@@ -151,6 +151,9 @@ def incremental_seconds(org: Organization) -> float:
     """From saving one edited deal to its rollups being stored (recompute of the affected periods)."""
     from kpis import recompute
 
+    from kpis.models import RecomputeRequest
+
+    RecomputeRequest.objects.filter(org=org).delete()  # left by building the organisation
     opp = Opportunity.objects.filter(org=org, stage="won").order_by("pk").first()
     if opp is None:
         return 0.0

@@ -129,8 +129,9 @@ class Engine:
         self.today = today or timezone.localdate()
         self._load()
         self._accumulate()
-        self._values: dict[tuple[int, Scope, str], Value] = {}
-        self._targets_cache: dict[tuple[int, Scope, str], tuple[float | None, float | None, str]] = {}
+        # Caches bucketed by period key, so a full recompute can drop periods nothing compares with any more.
+        self._values: dict[str, dict[tuple, Value]] = defaultdict(dict)
+        self._targets_cache: dict[str, dict[tuple, tuple[float | None, float | None, str]]] = defaultdict(dict)
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -652,10 +653,11 @@ class Engine:
         return sum(weights) if weights else 1.0
 
     def manual_cached(self, kpi: KPI, scope: Scope, period: P.Period) -> Value:
-        key = (kpi.id, scope, period.key)
-        cached = self._values.get(key)
+        bucket = self._values[period.key]
+        key = (kpi.id, scope, "m")
+        cached = bucket.get(key)
         if cached is None:
-            cached = self._values[key] = self.manual(kpi, scope, period)
+            cached = bucket[key] = self.manual(kpi, scope, period)
         return cached
 
     def _sub_periods(self, period: P.Period) -> list[P.Period]:
@@ -679,8 +681,9 @@ class Engine:
         return self.value(kpi, scope, period).actual
 
     def value(self, kpi: KPI, scope: Scope, period: P.Period) -> Value:
-        key = (kpi.id, scope, "v:" + period.key)
-        cached = self._values.get(key)
+        bucket = self._values[period.key]
+        key = (kpi.id, scope)
+        cached = bucket.get(key)
         if cached is not None:
             return cached
         if period.start > self.today:
@@ -692,7 +695,7 @@ class Engine:
             base_period = period.previous() if kpi.transform == Transform.PCT_PREVIOUS else period.last_year()
             base = self.base_value(kpi, scope, base_period)
             result = Value(scoring.change_pct(current.actual, base.actual), current.coverage)
-        self._values[key] = result
+        bucket[key] = result
         return result
 
     # --- targets -----------------------------------------------------------------------------
@@ -706,11 +709,12 @@ class Engine:
 
     def target(self, kpi: KPI, scope: Scope, period: P.Period) -> tuple[float | None, float | None, str]:
         """(goal, red flag, origin) — explicit, sum of children, or the KPI default."""
-        key = (kpi.id, scope, period.key)
-        if key in self._targets_cache:
-            return self._targets_cache[key]
+        bucket = self._targets_cache[period.key]
+        key = (kpi.id, scope)
+        if key in bucket:
+            return bucket[key]
         result: tuple[float | None, float | None, str] = (None, None, "")
-        explicit = self.targets.get(key)
+        explicit = self.targets.get((kpi.id, scope, period.key))
         if explicit is not None:
             goal, red = explicit
             result = (goal, red, "explicit")
@@ -733,7 +737,7 @@ class Engine:
                 scoring.default_red_flag(result[0], kpi.direction, float(kpi.tolerance)),
                 result[2],
             )
-        self._targets_cache[key] = result
+        bucket[key] = result
         return result
 
     # --- rows --------------------------------------------------------------------------------
@@ -778,6 +782,14 @@ class Engine:
             pace_status=scoring.status(pace_score) if projected is not None else "",
         )
 
+    def _evict_before(self, oldest_needed: P.Period) -> None:
+        """Forget cached values of periods of the same kind that end before ``oldest_needed`` starts."""
+        for key in list(self._values):
+            cached = P.parse(key, self.fsm)
+            if cached.kind == oldest_needed.kind and cached.end < oldest_needed.start:
+                del self._values[key]
+                self._targets_cache.pop(key, None)
+
     def all_periods(self) -> list[P.Period]:
         last = min(max(self.last_day, self.first_day), max(self.today, self.first_day))
         out: list[P.Period] = []
@@ -790,8 +802,12 @@ class Engine:
 
     def rows(self, periods: Iterable[P.Period], scopes: Iterable[Scope] | None = None) -> Iterable[Row]:
         scope_list = list(scopes) if scopes is not None else self.all_scopes()
-        for period in periods:
+        ordered = sorted(periods, key=lambda p: (KINDS.index(p.kind), p.start))
+        for period in ordered:
+            self._evict_before(period.last_year().previous())
             for scope in scope_list:
+                if scope[0] == "r" and not self.rep_employed(scope[1], period.start, period.end):
+                    continue  # no scorecard for a rep before hire or after leaving
                 for kpi in self.kpis:
                     yield self.row(kpi, scope, period)
 

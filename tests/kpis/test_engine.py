@@ -250,3 +250,12 @@ def test_fiscal_year_periods(build):
     assert e.value(won, T(e, "Acme"), b.org.parse_period("FY2018")).actual == 10
     assert e.value(won, T(e, "Acme"), b.org.parse_period("FY2018-Q1")).actual == 10
     assert e.value(won, T(e, "Acme"), b.org.parse_period("FY2017-Q4")).actual == 5
+
+
+def test_no_rep_rows_outside_employment(build):
+    b = build()
+    rep = b.rep("Lea", ("Acme/East", date(2017, 1, 1), date(2017, 3, 31)), hire=date(2017, 1, 1), leave=date(2017, 3, 31))
+    b.deal(rep, "won", engage=date(2017, 1, 5), close=date(2017, 2, 1), amount=10)
+    e = b.engine()
+    scopes = [("r", rep.pk)]
+    assert {r.period.key for r in e.rows([periods.parse("2017-Q1"), Q2], scopes)} == {"2017-Q1"}
