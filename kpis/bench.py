@@ -150,7 +150,6 @@ def baseline_sql_seconds(org: Organization) -> tuple[float, int]:
 def incremental_seconds(org: Organization) -> float:
     """From saving one edited deal to its rollups being stored (recompute of the affected periods)."""
     from kpis import recompute
-
     from kpis.models import RecomputeRequest
 
     RecomputeRequest.objects.filter(org=org).delete()  # left by building the organisation

@@ -131,7 +131,9 @@ class Engine:
         self._accumulate()
         # Caches bucketed by period key, so a full recompute can drop periods nothing compares with any more.
         self._values: dict[str, dict[tuple, Value]] = defaultdict(dict)
-        self._targets_cache: dict[str, dict[tuple, tuple[float | None, float | None, str]]] = defaultdict(dict)
+        self._targets_cache: dict[str, dict[tuple, tuple[float | None, float | None, str]]] = defaultdict(
+            dict
+        )
 
     # --- loading -----------------------------------------------------------------------------
 

@@ -51,14 +51,14 @@ class Expected:
     """Independent accumulators per (scope, period)."""
 
     def __init__(self) -> None:
-        self.won = defaultdict(float)
-        self.won_n = defaultdict(int)
-        self.lost_n = defaultdict(int)
-        self.cycle = defaultdict(list)
-        self.profit = defaultdict(float)
-        self.accounts = defaultdict(set)
-        self.open_n = defaultdict(int)
-        self.open_value = defaultdict(float)
+        self.won: defaultdict[tuple, float] = defaultdict(float)
+        self.won_n: defaultdict[tuple, int] = defaultdict(int)
+        self.lost_n: defaultdict[tuple, int] = defaultdict(int)
+        self.cycle: defaultdict[tuple, list[int]] = defaultdict(list)
+        self.profit: defaultdict[tuple, float] = defaultdict(float)
+        self.accounts: defaultdict[tuple, set] = defaultdict(set)
+        self.open_n: defaultdict[tuple, int] = defaultdict(int)
+        self.open_value: defaultdict[tuple, float] = defaultdict(float)
 
     def close(self, scopes, day, won, amount, account=None, engage=None, profit=None):
         for scope in scopes:

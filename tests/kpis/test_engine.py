@@ -254,7 +254,12 @@ def test_fiscal_year_periods(build):
 
 def test_no_rep_rows_outside_employment(build):
     b = build()
-    rep = b.rep("Lea", ("Acme/East", date(2017, 1, 1), date(2017, 3, 31)), hire=date(2017, 1, 1), leave=date(2017, 3, 31))
+    rep = b.rep(
+        "Lea",
+        ("Acme/East", date(2017, 1, 1), date(2017, 3, 31)),
+        hire=date(2017, 1, 1),
+        leave=date(2017, 3, 31),
+    )
     b.deal(rep, "won", engage=date(2017, 1, 5), close=date(2017, 2, 1), amount=10)
     e = b.engine()
     scopes = [("r", rep.pk)]

@@ -69,7 +69,9 @@ class WorkerProcess:
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the worker logs "ready" (its start-up sweep is then queued ahead of anything we send)."""
-        wait_for(lambda: b" ready." in self.log.read_bytes() if self.log.exists() else False, timeout, "the worker")
+        wait_for(
+            lambda: b" ready." in self.log.read_bytes() if self.log.exists() else False, timeout, "the worker"
+        )
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -101,12 +103,26 @@ def worker(transactional_db, settings) -> Iterator[WorkerProcess]:
 
 
 def _snapshot(org) -> list[tuple]:
-    fields = ("kpi_id", "territory_id", "rep_id", "period", "actual", "goal", "score", "status", "previous", "yoy_pct")
+    fields = (
+        "kpi_id",
+        "territory_id",
+        "rep_id",
+        "period",
+        "actual",
+        "goal",
+        "score",
+        "status",
+        "previous",
+        "yoy_pct",
+    )
     return sorted(Rollup.objects.filter(org=org).values_list(*fields), key=repr)
 
 
 def _drained(org) -> bool:
-    return not RecomputeRequest.objects.filter(org=org).exists() and cache.get(recompute.lock_key(org.pk)) is None
+    return (
+        not RecomputeRequest.objects.filter(org=org).exists()
+        and cache.get(recompute.lock_key(org.pk)) is None
+    )
 
 
 def test_editing_a_deal_updates_the_stored_rollup_through_the_worker(build, worker):
@@ -121,7 +137,9 @@ def test_editing_a_deal_updates_the_stored_rollup_through_the_worker(build, work
     opp.save()
 
     def stored() -> float | None:
-        row = Rollup.objects.filter(org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme").first()
+        row = Rollup.objects.filter(
+            org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme"
+        ).first()
         return row.actual if row else None
 
     wait_for(lambda: stored() == 275, what="the worker to store the edited amount")
@@ -143,7 +161,9 @@ def test_a_burst_of_100_edits_runs_at_most_two_recomputes(build, worker):
         opp.save()
     wait_for(lambda: _drained(b.org), timeout=90, what="the queue to drain")
     assert 1 <= recompute.runs(b.org.pk) <= 2
-    row = Rollup.objects.get(org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme")
+    row = Rollup.objects.get(
+        org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme"
+    )
     assert row.actual == 100
 
 
@@ -170,7 +190,9 @@ def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, wor
     assert not Rollup.objects.filter(org=b.org).exists()
 
     worker.start()
-    wait_for(lambda: _drained(b.org) and Rollup.objects.filter(org=b.org).exists(), timeout=120, what="recovery")
+    wait_for(
+        lambda: _drained(b.org) and Rollup.objects.filter(org=b.org).exists(), timeout=120, what="recovery"
+    )
     after_recovery = _snapshot(b.org)
     rollups_recompute(org=b.org)
     assert after_recovery == _snapshot(b.org)
