@@ -1058,6 +1058,10 @@ def _create_users(org: Organization) -> dict:
             password=password,
             first_name=first,
             last_name=last,
+            # The Django admin (KPI definitions, tree, users) is not yet scoped per organisation, so only
+            # the demo's sales-ops user gets it; production admins are made staff deliberately.
+            is_staff=username == "admin",
+            is_superuser=username == "admin",
         )
         for username, (first, last) in names.items()
     }

@@ -219,6 +219,7 @@ def test_users_exist_with_the_right_memberships(demo):
     assert set(users) == {"admin", "manager", "rep", "viewer"}
     for user in users.values():
         assert user.check_password("demo")
+    assert {name for name, u in users.items() if u.is_staff or u.is_superuser} == {"admin"}
     roles = {m.user.username: m for m in Membership.objects.filter(org=demo).select_related("user")}
     assert {name: m.role for name, m in roles.items()} == {
         "admin": Role.ADMIN,
