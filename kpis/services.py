@@ -37,6 +37,15 @@ def _insert_rollups(rows: list[tuple]) -> None:
     if not rows:
         return
     table = connection.ops.quote_name(Rollup._meta.db_table)
+    if connection.vendor == "postgresql":
+        # COPY is an order of magnitude faster than INSERTs for millions of rows.
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(ROLLUP_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     placeholders = ", ".join(["%s"] * len(ROLLUP_COLUMNS))
     sql = f"INSERT INTO {table} ({', '.join(ROLLUP_COLUMNS)}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
