@@ -13,7 +13,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -49,6 +49,11 @@ CATALOG = frozenset(
         "partner_win_rate", "direct_win_rate",
     }
 )  # fmt: skip
+
+# The pipeline-weighted projection replaces the run rate during the first half of a period, when the
+# scope closed at least this many deals in the four quarters before it.
+PIPELINE_BETTER_BEFORE = 0.5
+PIPELINE_MIN_CLOSED = 10
 
 Scope = tuple[str, int]  # ("t", territory_id) or ("r", rep_id)
 
@@ -763,6 +768,13 @@ class Engine:
             share = period.elapsed_share(self.today)
             if share > 0:
                 projected = value.actual / share
+                if (
+                    share < PIPELINE_BETTER_BEFORE
+                    and kpi.source == Source.METRIC
+                    and kpi.transform == Transform.VALUE
+                ):
+                    weighted = self._pipeline_projection(kpi.metric, scope, period, value.actual)
+                    projected = weighted if weighted is not None else projected
                 pace_score = scoring.score(projected, goal, red)
         return Row(
             kpi=kpi,
@@ -791,6 +803,30 @@ class Engine:
             if cached.kind == oldest_needed.kind and cached.end < oldest_needed.start:
                 del self._values[key]
                 self._targets_cache.pop(key, None)
+
+    def _pipeline_projection(
+        self, metric: str, scope: Scope, period: P.Period, actual: float
+    ) -> float | None:
+        """Actual plus today's open pipeline weighted by the scope's trailing win rate.
+
+        Early in a period the run rate extrapolates from a few days of closes; the deals already in the
+        pipeline are the better estimate, when the scope has enough closed deals in the four quarters
+        before the period to give a win rate.
+        """
+        if metric not in ("won_revenue", "won_deals"):
+            return None
+        quarter = P.period_containing(period.start - timedelta(days=1), P.QUARTER, self.fsm)
+        won = lost = 0
+        for _ in range(4):
+            a = self.acc.get((scope, quarter.key))
+            if a is not None:
+                won, lost = won + a.won, lost + a.lost
+            quarter = quarter.previous()
+        if won + lost < PIPELINE_MIN_CLOSED:
+            return None
+        now = self.acc.get((scope, period.key)) or Acc()
+        pipeline = now.open_value if metric == "won_revenue" else now.open_count
+        return actual + pipeline * won / (won + lost)
 
     def all_periods(self) -> list[P.Period]:
         last = min(max(self.last_day, self.first_day), max(self.today, self.first_day))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -264,3 +264,21 @@ def test_no_rep_rows_outside_employment(build):
     e = b.engine()
     scopes = [("r", rep.pk)]
     assert {r.period.key for r in e.rows([periods.parse("2017-Q1"), Q2], scopes)} == {"2017-Q1"}
+
+
+def test_early_in_a_period_projection_uses_pipeline_weighted_by_trailing_win_rate(build):
+    b = build()
+    rep = b.rep("Pia", ("Acme/East", date(2016, 1, 1), None))
+    for i in range(12):  # trailing four quarters: 9 won, 3 lost → win rate 0.75
+        day = date(2016, 4, 1) + timedelta(days=20 * i)
+        b.deal(rep, "won" if i % 4 else "lost", engage=day - timedelta(days=10), close=day, amount=100)
+    b.deal(rep, "won", engage=date(2017, 1, 2), close=date(2017, 1, 10), amount=50)
+    b.deal(rep, "engaging", engage=date(2017, 1, 5), amount=400)
+    today = date(2017, 1, 20)
+    q1 = periods.parse("2017-Q1")
+    row = b.engine(today=today).row(b.kpi("won_revenue"), ("t", b.territory("Acme").pk), q1)
+    assert row.projected == pytest.approx(50 + 400 * 0.75)
+    later = b.engine(today=date(2017, 3, 1)).row(b.kpi("won_revenue"), ("t", b.territory("Acme").pk), q1)
+    assert later.projected == pytest.approx(
+        50 / q1.elapsed_share(date(2017, 3, 1))
+    )  # run rate once past half
