@@ -280,7 +280,9 @@ class Note(models.Model):
 
 
 class RecomputeRequest(models.Model):
-    """A period of an organisation whose stored rollups are stale ("*" = every period).
+    """A period and scope of an organisation whose stored rollups are stale ("*" = every period / scope).
+
+    Scopes are written ``t:<territory id>`` or ``r:<rep id>``.
 
     Durable, so a request survives a worker crash; the recompute task deletes only the requests it saw
     before it started, so a change made while it runs is picked up by the next run.
@@ -290,10 +292,13 @@ class RecomputeRequest(models.Model):
 
     org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
     period = models.CharField(max_length=10)
+    scope = models.CharField(max_length=24, default="*")
     requested_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["org", "period"], name="recompute_request_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "period", "scope"], name="recompute_request_unique_scope")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.org_id} {self.period} @ {self.requested_at}"
+        return f"{self.org_id} {self.period} {self.scope} @ {self.requested_at}"

@@ -7,13 +7,14 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from scorecard import periods as P
 from scorecard.models import Organization
 
 from . import formula as formula_lang
-from .engine import Engine
+from .engine import Engine, Scope
 from .models import KPI, Measurement, Rollup, Source, Target
 
 ROLLUP_BATCH = 5000
@@ -54,24 +55,44 @@ def _insert_rollups(rows: list[tuple]) -> None:
 
 @transaction.atomic
 def rollups_recompute(
-    *, org: Organization, period_keys: Iterable[str] | None = None, today: date | None = None
+    *,
+    org: Organization,
+    period_keys: Iterable[str] | None = None,
+    today: date | None = None,
+    scopes: Iterable[Scope] | None = None,
+    engine: Engine | None = None,
+    only_periods_with_data: bool = False,
 ) -> int:
-    """Recompute and store every KPI × scope rollup of the given periods (all periods with data when None).
+    """Recompute and store the KPI rollups of the given periods (all periods with data when None) and
+    scopes (every territory and rep when None).
 
-    Idempotent: the stored rows of those periods are replaced as a whole. Returns the rows stored.
+    Idempotent: the stored rows of those periods and scopes are replaced as a whole. Returns the rows stored.
+    With ``only_periods_with_data``, requested periods outside the range with data are cleared, not
+    filled, so an incremental recompute stores exactly what a full one would.
     """
-    engine = Engine(org, today=today)
+    engine = engine or Engine(org, today=today)
     periods = _periods_for(engine, org, period_keys)
-    if period_keys is None:
-        Rollup.objects.filter(org=org).delete()
+    if only_periods_with_data:
+        with_data = {p.key for p in engine.all_periods()}
+        periods_to_store = [p for p in periods if p.key in with_data]
     else:
-        Rollup.objects.filter(org=org, period__in=[p.key for p in periods]).delete()
+        periods_to_store = periods
+    stale = Rollup.objects.filter(org=org)
+    if period_keys is not None:
+        stale = stale.filter(period__in=[p.key for p in periods])
+    scope_list = None if scopes is None else list(scopes)
+    if scope_list is not None:
+        stale = stale.filter(
+            Q(territory_id__in=[i for kind, i in scope_list if kind == "t"])
+            | Q(rep_id__in=[i for kind, i in scope_list if kind == "r"])
+        )
+    stale.delete()
     now: object = timezone.now()
     if connection.vendor == "sqlite":
         now = timezone.now().isoformat()  # the sqlite3 module's datetime adapter is deprecated
     stored = 0
     batch: list[tuple] = []
-    for row in engine.rows(periods):
+    for row in engine.rows(periods_to_store, scope_list):
         if row.actual is None and row.goal is None:
             continue
         kind, ident = row.scope

@@ -107,3 +107,39 @@ def test_recompute_is_idempotent(org_with_deal):
         key=repr,
     )
     assert again == first
+
+
+def test_an_edit_recomputes_only_the_affected_scopes_and_matches_a_full_recompute(
+    build, settings, django_capture_on_commit_callbacks
+):
+    b = build()
+    ann = b.rep("Ann", ("Acme/East/Boston", date(2017, 1, 1), None))
+    bob = b.rep("Bob", ("Acme/West/Denver", date(2017, 1, 1), None))
+    opp = b.deal(ann, "won", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=100)
+    b.deal(bob, "won", engage=date(2017, 2, 1), close=date(2017, 5, 10), amount=70)
+    rollups_recompute(org=b.org)
+    RecomputeRequest.objects.filter(org=b.org).delete()
+    west_ids = set(
+        Rollup.objects.filter(org=b.org, territory__full_name__startswith="Acme/West").values_list(
+            "pk", flat=True
+        )
+    )
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        opp.amount = 130
+        opp.save()
+    # West's rows were not rewritten; Ann's region and the root were.
+    assert (
+        set(
+            Rollup.objects.filter(org=b.org, territory__full_name__startswith="Acme/West").values_list(
+                "pk", flat=True
+            )
+        )
+        == west_ids
+    )
+    assert _stored(b, path="Acme") == 200 and _stored(b, path="Acme/East") == 130
+    fields = ("kpi_id", "territory_id", "rep_id", "period", "actual", "goal", "score", "previous", "yoy_pct")
+    incremental = sorted(Rollup.objects.filter(org=b.org).values_list(*fields), key=repr)
+    rollups_recompute(org=b.org)
+    assert sorted(Rollup.objects.filter(org=b.org).values_list(*fields), key=repr) == incremental
