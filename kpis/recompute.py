@@ -189,15 +189,15 @@ def _recompute_plan(org, requested: list[tuple[str, str]]) -> int:
     engine = Engine(org)
     if all_periods_scopes:
         # Scopes stale in every period: extend them to every period with data.
-        for period in engine.all_periods():
-            by_period.setdefault(period.key, set()).update(all_periods_scopes)
+        for with_data in engine.all_periods():
+            by_period.setdefault(with_data.key, set()).update(all_periods_scopes)
     groups: dict[frozenset[str], list[str]] = {}
     for period, scopes in by_period.items():
         key = frozenset({RecomputeRequest.ALL}) if RecomputeRequest.ALL in scopes else frozenset(scopes)
         groups.setdefault(key, []).append(period)
     stored = 0
-    for scopes, periods in groups.items():
-        parsed = None if RecomputeRequest.ALL in scopes else [_parse_scope(s) for s in sorted(scopes)]
+    for group, periods in groups.items():
+        parsed = None if RecomputeRequest.ALL in group else [_parse_scope(s) for s in sorted(group)]
         stored += rollups_recompute(
             org=org, period_keys=sorted(periods), scopes=parsed, engine=engine, only_periods_with_data=True
         )
