@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
@@ -20,10 +22,12 @@ def recompute_pending(self, org_id: int) -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def recompute_org(org_id: int, periods: list[str] | None = None) -> int:
-    """Recompute the stored rollups of one organisation now (all periods with data, or the given keys)."""
+def recompute_org(org_id: int, periods: list[str] | None = None, today: str | None = None) -> int:
+    """Recompute the stored rollups of one organisation now (all periods with data, or the given keys),
+    as of ``today`` (ISO date; default: the real date)."""
     org = Organization.objects.get(pk=org_id)
-    return rollups_recompute(org=org, period_keys=periods)
+    as_of = date.fromisoformat(today) if today else None
+    return rollups_recompute(org=org, period_keys=periods, today=as_of)
 
 
 @shared_task

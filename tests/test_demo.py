@@ -168,7 +168,7 @@ def test_command_prints_the_logins_and_sends_a_recompute(recompute_calls):
     for username, role in (("admin", "admin"), ("manager", "manager"), ("rep", "rep"), ("viewer", "viewer")):
         assert any(line.split()[:3] == [username, "demo", role] for line in text.splitlines())
     org = Organization.objects.get(slug=DEMO_SLUG)
-    assert recompute_calls == [(org.id,)]
+    assert recompute_calls == [(org.id, None, "2026-11-23")]
 
 
 @pytest.mark.django_db
