@@ -48,7 +48,6 @@ def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
     regions = [territory_child_create(parent=root, name=f"Region {i + 1}") for i in range(LEVELS[0])]
     areas: list[Territory] = []
     for region in regions:
-        region.refresh_from_db()
         for _ in range(LEVELS[1]):
             region.refresh_from_db()
             areas.append(territory_child_create(parent=region, name=f"Area {len(areas) + 1}"))

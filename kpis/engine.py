@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -176,15 +175,11 @@ class Engine:
             if k.source == Source.METRIC and k.metric in ("certified_win_rate_lift", "certifications_earned")
         } | {""}
 
-        opp_fields = {f.name for f in Opportunity._meta.get_fields()}
         columns = [
             "id", "rep_id", "account_id", "stage", "created_date", "engage_date", "close_date", "amount",
-            "profit", "channel", "strategic_play_id", "poc", "identified_by_id",
+            "profit", "channel", "strategic_play_id", "poc", "identified_by_id", "territory_id",
         ]  # fmt: skip
-        if "territory" in opp_fields:
-            columns.append("territory_id")
         self.deals = list(Opportunity.objects.filter(org=org).values_list(*columns))
-        self.deal_has_territory = "territory" in opp_fields
         lines: dict[int, set[str]] = defaultdict(set)
         list_price: dict[int, float] = defaultdict(float)
         through = Opportunity.products.through
@@ -254,8 +249,8 @@ class Engine:
 
     def _deal_territory(self, deal: tuple, day: date) -> int | None:
         territory = self.territory_on(deal[1], day)
-        if territory is None and self.deal_has_territory:
-            territory = deal[13]
+        if territory is None:
+            territory = deal[13]  # credited territory of a house (rep-less) deal
         if territory is None and deal[1] is None:
             territory = self.root_id
         return territory
@@ -848,7 +843,3 @@ class Engine:
                     continue  # no scorecard for a rep before hire or after leaving
                 for kpi in self.kpis:
                     yield self.row(kpi, scope, period)
-
-
-def as_number(value: float | Decimal | None) -> float | None:
-    return None if value is None else float(value)

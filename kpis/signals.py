@@ -27,10 +27,6 @@ def _dates(instance) -> list[date]:
     return [d for d in (getattr(instance, f) for f in DATE_FIELDS[type(instance)]) if d is not None]
 
 
-def _org_of(instance):
-    return instance.org
-
-
 def _deleting_organisation(kwargs) -> bool:
     """A cascade from deleting a whole organisation has nothing left to recompute."""
     from scorecard.models import Organization
@@ -51,7 +47,7 @@ def _scopes_of(instance) -> set[str]:
 
 
 def _request_for_dates(instance, dates: list[date], open_ended: bool) -> None:
-    org = _org_of(instance)
+    org = instance.org
     if not dates:
         return
     today = timezone.localdate()

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imports.errors import ImportFailed
-from scorecard.models import Organization
+from scorecard.commands import organization_get
 
 
 class ImportCommand(BaseCommand):
@@ -26,8 +26,18 @@ class ImportCommand(BaseCommand):
         self.stdout.write(f"done in {time.perf_counter() - started:.2f} s")
 
 
-def organization_get(slug: str) -> Organization:
-    org = Organization.objects.filter(slug=slug).first()
-    if org is None:
-        raise CommandError(f"no organisation with slug {slug!r}")
-    return org
+class ExportCommand(BaseCommand):
+    """Write one kind of row in the columns its importer reads (CSV, or XLSX by suffix; - = stdout)."""
+
+    export: Callable[..., int]
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--org", required=True, help="organisation slug")
+
+    def handle(self, *args, **options) -> None:
+        org = organization_get(options["org"])
+        target = self.stdout if options["file"] == "-" else options["file"]
+        count = self.export(org=org, path=target)
+        if options["file"] != "-":
+            self.stdout.write(f"{count} row(s) written to {options['file']}")

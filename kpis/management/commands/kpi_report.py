@@ -7,9 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kpis import selectors
 from kpis.services import rollups_recompute
+from scorecard.commands import organization_get
 from scorecard.periods import PeriodError
-
-from ._common import get_org
 
 
 class Command(BaseCommand):
@@ -26,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["json", "csv"], default="json")
 
     def handle(self, *args, **o):
-        org = get_org(o["org"])
+        org = organization_get(o["org"])
         try:
             period = org.parse_period(o["period"])
             scopes = selectors.report_scopes(

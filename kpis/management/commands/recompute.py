@@ -5,9 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from kpis.services import rollups_recompute
+from scorecard.commands import organization_get
 from scorecard.periods import PeriodError
-
-from ._common import get_org
 
 
 class Command(BaseCommand):
@@ -20,7 +19,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, org: str, period: str | None, **options):
-        organization = get_org(org)
+        organization = organization_get(org)
         keys = None
         if period:
             try:
