@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import KPI, Measurement, Note, Rollup, Target
+from .models import KPI, Measurement, Note, RollupRun, Target
 
 
 @admin.register(KPI)
@@ -70,14 +70,12 @@ class MeasurementAdmin(admin.ModelAdmin):
     readonly_fields = ["entered_at"]
 
 
-@admin.register(Rollup)
-class RollupAdmin(admin.ModelAdmin):
-    """Stored results are recomputed from the inputs; the admin only shows them."""
+@admin.register(RollupRun)
+class RollupRunAdmin(admin.ModelAdmin):
+    """Recomputes, for monitoring: stored results are recomputed from the inputs, never edited."""
 
-    list_display = ["kpi", "territory", "rep", "period", "actual", "goal", "score", "status", "computed_at"]
-    list_filter = ["org", "period", "status"]
-    search_fields = ["kpi__slug", "territory__full_name", "rep__name", "period"]
-    list_select_related = ["kpi", "territory", "rep"]
+    list_display = ["org", "started_at", "today", "periods", "rows", "seconds"]
+    list_filter = ["org"]
 
     def has_add_permission(self, request):
         return False

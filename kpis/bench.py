@@ -11,8 +11,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kpis.engine import Engine
-from kpis.models import Rollup
+from kpis.models import RollupRun, ScopeRollup
 from kpis.services import rollups_recompute
 from sales.models import Opportunity
 from scorecard.models import Organization
@@ -185,7 +184,6 @@ def _run(deals: int, keep: bool) -> dict:
     with CaptureQueriesContext(connection) as queries:
         stored = rollups_recompute(org=org, today=LAST_DAY)
     rollup_seconds = time.perf_counter() - started
-    engine_probe = Engine(org, today=LAST_DAY)
     result = {
         "deals": deals,
         "db": connection.vendor,
@@ -194,15 +192,14 @@ def _run(deals: int, keep: bool) -> dict:
         "ratio": round(rollup_seconds / baseline, 1) if baseline else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "incremental_seconds": None,
-        "rollups_stored": stored,
+        "rows_stored": stored,
+        "kpi_values": stored * len(RollupRun.objects.filter(org=org).latest("pk").kpi_ids),
         "baseline_groups": groups,
-        "scopes": len(engine_probe.all_scopes()),
-        "periods": len(engine_probe.all_periods()),
         "queries": len(queries),
         "build_seconds": round(build_seconds, 1),
     }
     result["incremental_seconds"] = round(incremental_seconds(org), 3)
     if not keep:
-        Rollup.objects.filter(org=org).delete()
+        ScopeRollup.objects.filter(org=org).delete()
         organization_delete(org)
     return result

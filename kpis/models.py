@@ -200,46 +200,47 @@ class Status(models.TextChoices):
     GRAY = "gray", "Gray"
 
 
-class Rollup(models.Model):
-    """Stored result for one KPI, scope (territory subtree or rep) and period; recomputed by Celery."""
+class RollupRun(models.Model):
+    """One recompute: the KPI order of the rows it stored, the day it computed as of, what it cost."""
 
     org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
-    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="rollups")
+    kpi_ids = models.JSONField(help_text="KPI ids in the order of the values in each row's data.")
+    today = models.DateField()
+    periods = models.JSONField(null=True, blank=True, help_text="Period keys recomputed; null = all.")
+    started_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+    rows = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.org_id} @ {self.started_at:%Y-%m-%d %H:%M:%S}: {self.rows} rows in {self.seconds:.2f} s"
+
+
+class ScopeRollup(models.Model):
+    """Stored results of every KPI for one scope (territory subtree or rep) and period; see kpis.store."""
+
+    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(RollupRun, on_delete=models.PROTECT, related_name="+")
     territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.CASCADE)
     rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE)
     period = models.CharField(max_length=10)
-    actual = models.FloatField(null=True)
-    goal = models.FloatField(null=True)
-    red_flag = models.FloatField(null=True)
-    score = models.FloatField(null=True)
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.GRAY)
-    status_reason = models.CharField(max_length=200, blank=True)
-    coverage = models.FloatField(null=True)
-    previous = models.FloatField(null=True)
-    change_pct = models.FloatField(null=True)
-    last_year = models.FloatField(null=True)
-    yoy_pct = models.FloatField(null=True)
-    projected = models.FloatField(null=True)
-    pace_score = models.FloatField(null=True)
-    pace_status = models.CharField(max_length=6, choices=Status.choices, blank=True)
-    computed_at = models.DateTimeField(auto_now=True)
+    data = models.BinaryField()
 
     class Meta:
         indexes = [models.Index(fields=["org", "period"])]
         constraints = [
-            models.CheckConstraint(condition=_one_scope(), name="rollup_one_scope"),
+            models.CheckConstraint(condition=_one_scope(), name="scope_rollup_one_scope"),
             models.UniqueConstraint(
-                fields=["kpi", "territory", "period"],
+                fields=["territory", "period"],
                 condition=Q(territory__isnull=False),
-                name="rollup_unique_territory",
+                name="scope_rollup_unique_territory",
             ),
             models.UniqueConstraint(
-                fields=["kpi", "rep", "period"], condition=Q(rep__isnull=False), name="rollup_unique_rep"
+                fields=["rep", "period"], condition=Q(rep__isnull=False), name="scope_rollup_unique_rep"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kpi} {self.territory or self.rep} {self.period}: {self.actual}"
+        return f"{self.territory or self.rep} {self.period}"
 
 
 class NoteKind(models.TextChoices):
@@ -280,9 +281,7 @@ class Note(models.Model):
 
 
 class RecomputeRequest(models.Model):
-    """A period and scope of an organisation whose stored rollups are stale ("*" = every period / scope).
-
-    Scopes are written ``t:<territory id>`` or ``r:<rep id>``.
+    """A period of an organisation whose stored rollups are stale ("*" = every period).
 
     Durable, so a request survives a worker crash; the recompute task deletes only the requests it saw
     before it started, so a change made while it runs is picked up by the next run.
@@ -292,13 +291,12 @@ class RecomputeRequest(models.Model):
 
     org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
     period = models.CharField(max_length=10)
-    scope = models.CharField(max_length=24, default="*")
     requested_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["org", "period", "scope"], name="recompute_request_unique_scope")
+            models.UniqueConstraint(fields=["org", "period"], name="recompute_request_unique_period")
         ]
 
     def __str__(self) -> str:
-        return f"{self.org_id} {self.period} {self.scope} @ {self.requested_at}"
+        return f"{self.org_id} {self.period} @ {self.requested_at}"

@@ -71,43 +71,20 @@ def affected_periods(first: date, last: date, fiscal_start_month: int, today: da
     return keys
 
 
-def affected_scopes(org_id: int, *, rep_ids=(), territory_ids=()) -> set[str]:
-    """Reps themselves, plus every territory on the path to the given territories and to any territory
-    those reps were ever assigned to; the root always (rep-less deals fall back to it)."""
-    from territories.models import Territory, TerritoryAssignment
-
-    reps = {r for r in rep_ids if r}
-    territories = {t for t in territory_ids if t}
-    territories |= set(
-        TerritoryAssignment.objects.filter(rep_id__in=reps).values_list("territory_id", flat=True)
-    )
-    step = Territory.steplen
-    paths = Territory.objects.filter(pk__in=territories).values_list("path", flat=True)
-    prefixes = {p[:i] for p in paths for i in range(step, len(p) + 1, step)}
-    ancestors = Territory.objects.filter(org_id=org_id).filter(Q(path__in=prefixes) | Q(depth=1))
-    return {f"r:{r}" for r in reps} | {f"t:{t}" for t in ancestors.values_list("pk", flat=True)}
-
-
 def _year_later(day: date) -> date:
     return date(day.year + 1, day.month, 1)
 
 
-def request(org_id: int, period_keys: Iterable[str] | None, scopes: Iterable[str] | None = None) -> None:
-    """Mark periods (None = all) of scopes (``t:<id>`` / ``r:<id>``; None = all) stale, and enqueue a
-    recompute after the transaction commits."""
+def request(org_id: int, period_keys: Iterable[str] | None) -> None:
+    """Mark periods (None = all) stale, and enqueue a recompute after the transaction commits."""
     keys = {RecomputeRequest.ALL} if period_keys is None else set(period_keys)
-    scope_keys = {RecomputeRequest.ALL} if scopes is None else set(scopes)
-    if not keys or not scope_keys:
+    if not keys:
         return
     now = timezone.now()
     RecomputeRequest.objects.bulk_create(
-        [
-            RecomputeRequest(org_id=org_id, period=key, scope=scope, requested_at=now)
-            for key in sorted(keys)
-            for scope in sorted(scope_keys)
-        ],
+        [RecomputeRequest(org_id=org_id, period=key, requested_at=now) for key in sorted(keys)],
         update_conflicts=True,
-        unique_fields=["org", "period", "scope"],
+        unique_fields=["org", "period"],
         update_fields=["requested_at"],
     )
     transaction.on_commit(lambda: enqueue(org_id))
@@ -162,51 +139,19 @@ def run_pending(org_id: int) -> int | None:
     try:
         cache.delete(pending_key(org_id))
         started = timezone.now()
-        requested = list(RecomputeRequest.objects.filter(org_id=org_id).values_list("period", "scope"))
+        requested = set(RecomputeRequest.objects.filter(org_id=org_id).values_list("period", flat=True))
         if not requested:
             return 0
+        from .services import rollups_recompute
+
         org = Organization.objects.get(pk=org_id)
-        stored = _recompute_plan(org, requested)
+        stored = rollups_recompute(org=org, period_keys=None if RecomputeRequest.ALL in requested else requested)
         _count_run(org_id)
         RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
         return stored
     finally:
         if cache.get(lock_key(org_id)) == token:
             cache.delete(lock_key(org_id))
-
-
-def _recompute_plan(org, requested: list[tuple[str, str]]) -> int:
-    """One engine, one recompute per group of periods sharing the same stale scopes."""
-    from .engine import Engine
-    from .services import rollups_recompute
-
-    if (RecomputeRequest.ALL, RecomputeRequest.ALL) in requested:
-        return rollups_recompute(org=org)
-    by_period: dict[str, set[str]] = {}
-    for period, scope in requested:
-        by_period.setdefault(period, set()).add(scope)
-    all_periods_scopes = by_period.pop(RecomputeRequest.ALL, set())
-    engine = Engine(org)
-    if all_periods_scopes:
-        # Scopes stale in every period: extend them to every period with data.
-        for with_data in engine.all_periods():
-            by_period.setdefault(with_data.key, set()).update(all_periods_scopes)
-    groups: dict[frozenset[str], list[str]] = {}
-    for period, scopes in by_period.items():
-        key = frozenset({RecomputeRequest.ALL}) if RecomputeRequest.ALL in scopes else frozenset(scopes)
-        groups.setdefault(key, []).append(period)
-    stored = 0
-    for group, periods in groups.items():
-        parsed = None if RecomputeRequest.ALL in group else [_parse_scope(s) for s in sorted(group)]
-        stored += rollups_recompute(
-            org=org, period_keys=sorted(periods), scopes=parsed, engine=engine, only_periods_with_data=True
-        )
-    return stored
-
-
-def _parse_scope(text: str) -> tuple[str, int]:
-    kind, _, ident = text.partition(":")
-    return kind, int(ident)
 
 
 def sweep() -> list[int]:

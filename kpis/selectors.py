@@ -7,7 +7,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from scorecard.models import Organization
 from territories.models import Rep, Territory
 
-from .models import KPI, Rollup
+from .models import KPI, ScopeRollup
+from .store import StoredRows
 
 REPORT_FIELDS = [
     "org", "period", "territory", "rep", "kpi", "perspective", "objective", "unit", "actual", "goal", "red_flag",
@@ -67,14 +68,12 @@ def report_rows(
 ) -> list[dict]:
     """One row per KPI and scope from the stored rollups; a KPI with nothing stored is all nulls."""
     is_rep = bool(scopes) and isinstance(scopes[0], Rep)
-    stored = Rollup.objects.filter(org=org, period=period_key, kpi__in=kpis)
-    ids = [s.pk for s in scopes]
-    stored = stored.filter(rep_id__in=ids) if is_rep else stored.filter(territory_id__in=ids)
-    by_key = {(r.kpi_id, r.rep_id if is_rep else r.territory_id): r for r in stored}
+    kind = "r" if is_rep else "t"
+    stored = StoredRows(org, period_key, [(kind, s.pk) for s in scopes])
     rows = []
     for scope in scopes:
         for kpi in kpis:
-            rollup = by_key.get((kpi.id, scope.pk))
+            figures = stored.row(kpi, (kind, scope.pk))
             row = {
                 "org": org.slug,
                 "period": period_key,
@@ -84,13 +83,37 @@ def report_rows(
                 "perspective": kpi.objective.perspective.name,
                 "objective": kpi.objective.name,
                 "unit": kpi.unit,
-                "status": rollup.status if rollup else "gray",
+                **figures,
             }
-            for name in NUMBER_FIELDS:
-                row[name] = getattr(rollup, name) if rollup else None
             rows.append({name: row[name] for name in REPORT_FIELDS})
     return rows
 
 
 def has_rollups(org: Organization, period_key: str) -> bool:
-    return Rollup.objects.filter(org=org, period=period_key).exists()
+    return ScopeRollup.objects.filter(org=org, period=period_key).exists()
+
+
+def stored_figures(org: Organization) -> list[tuple]:
+    """Every stored (period, scope, KPI) with its §5 figures, sorted: for comparing two recomputes."""
+    kpis = report_kpis(org)
+    scopes = [("t", pk) for pk in Territory.objects.filter(org=org).values_list("pk", flat=True)]
+    scopes += [("r", pk) for pk in Rep.objects.filter(org=org).values_list("pk", flat=True)]
+    out = []
+    periods = sorted(set(ScopeRollup.objects.filter(org=org).values_list("period", flat=True)))
+    for period in periods:
+        stored = StoredRows(org, period, scopes)
+        for scope in scopes:
+            if (period, scope) not in stored.rows:
+                continue
+            for kpi in kpis:
+                figures = stored.row(kpi, scope)
+                out.append((period, scope, kpi.slug, *(figures[name] for name in NUMBER_FIELDS), figures["status"]))
+    return out
+
+
+def stored_actual(org: Organization, kpi_slug: str, period_key: str, territory_path: str) -> float | None:
+    """The stored actual of one KPI for a territory (None when nothing is stored)."""
+    territory = Territory.objects.get(org=org, full_name=territory_path)
+    kpi = KPI.objects.get(org=org, slug=kpi_slug)
+    stored = StoredRows(org, org.parse_period(period_key).key, [("t", territory.pk)])
+    return stored.row(kpi, ("t", territory.pk))["actual"]

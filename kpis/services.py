@@ -2,114 +2,55 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from scorecard import periods as P
 from scorecard.models import Organization
 
 from . import formula as formula_lang
-from .engine import Engine, Scope
-from .models import KPI, Measurement, Rollup, Source, Target
-
-ROLLUP_BATCH = 5000
-
-
-def _periods_for(engine: Engine, org: Organization, period_keys: Iterable[str] | None) -> list[P.Period]:
-    if period_keys is None:
-        return engine.all_periods()
-    return [org.parse_period(k) for k in period_keys]
-
-
-ROLLUP_COLUMNS = [
-    "org_id", "kpi_id", "territory_id", "rep_id", "period", "actual", "goal", "red_flag", "score", "status",
-    "status_reason", "coverage", "previous", "change_pct", "last_year", "yoy_pct", "projected", "pace_score",
-    "pace_status", "computed_at",
-]  # fmt: skip
-
-
-def _insert_rollups(rows: list[tuple]) -> None:
-    """Plain executemany: the ORM's bulk_create is several times slower for millions of narrow rows."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(Rollup._meta.db_table)
-    if connection.vendor == "postgresql":
-        # COPY is an order of magnitude faster than INSERTs for millions of rows.
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({', '.join(ROLLUP_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    placeholders = ", ".join(["%s"] * len(ROLLUP_COLUMNS))
-    sql = f"INSERT INTO {table} ({', '.join(ROLLUP_COLUMNS)}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+from . import store
+from .batch import BatchEngine
+from .models import KPI, Measurement, RollupRun, ScopeRollup, Source, Target
 
 
 @transaction.atomic
 def rollups_recompute(
-    *,
-    org: Organization,
-    period_keys: Iterable[str] | None = None,
-    today: date | None = None,
-    scopes: Iterable[Scope] | None = None,
-    engine: Engine | None = None,
-    only_periods_with_data: bool = False,
+    *, org: Organization, period_keys: Iterable[str] | None = None, today: date | None = None
 ) -> int:
-    """Recompute and store the KPI rollups of the given periods (all periods with data when None) and
-    scopes (every territory and rep when None).
+    """Recompute and store the rollups of every scope in the given periods (None = every period).
 
-    Idempotent: the stored rows of those periods and scopes are replaced as a whole. Returns the rows stored.
-    With ``only_periods_with_data``, requested periods outside the range with data are cleared, not
-    filled, so an incremental recompute stores exactly what a full one would.
+    Idempotent: the stored rows of those periods are replaced as a whole; only periods with data are
+    stored, so recomputing some periods stores exactly what a full recompute stores for them. Returns
+    the rows stored.
     """
-    engine = engine or Engine(org, today=today)
-    periods = _periods_for(engine, org, period_keys)
-    if only_periods_with_data:
-        with_data = {p.key for p in engine.all_periods()}
-        periods_to_store = [p for p in periods if p.key in with_data]
-    else:
-        periods_to_store = periods
-    stale = Rollup.objects.filter(org=org)
-    if period_keys is not None:
-        stale = stale.filter(period__in=[p.key for p in periods])
-    scope_list = None if scopes is None else list(scopes)
-    if scope_list is not None:
-        stale = stale.filter(
-            Q(territory_id__in=[i for kind, i in scope_list if kind == "t"])
-            | Q(rep_id__in=[i for kind, i in scope_list if kind == "r"])
-        )
+    started = time.perf_counter()
+    today = today or timezone.localdate()
+    keys = None if period_keys is None else sorted({org.parse_period(k).key for k in period_keys})
+    batch = BatchEngine(org, today=today).result(keys)
+    stale = ScopeRollup.objects.filter(org=org)
+    if keys is not None:
+        stale = stale.filter(period__in=keys)
     stale.delete()
-    now: object = timezone.now()
-    if connection.vendor == "sqlite":
-        now = timezone.now().isoformat()  # the sqlite3 module's datetime adapter is deprecated
-    stored = 0
-    batch: list[tuple] = []
-    for row in engine.rows(periods_to_store, scope_list):
-        if row.actual is None and row.goal is None:
-            continue
-        kind, ident = row.scope
-        batch.append(
-            (
-                org.pk, row.kpi.pk, ident if kind == "t" else None, ident if kind == "r" else None, row.period.key,
-                row.actual, row.goal, row.red_flag, row.score, row.status, row.status_reason, row.coverage,
-                row.previous, row.change_pct, row.last_year, row.yoy_pct, row.projected, row.pace_score,
-                row.pace_status, now,
-            )
-        )  # fmt: skip
-        if len(batch) >= ROLLUP_BATCH:
-            _insert_rollups(batch)
-            stored += len(batch)
-            batch = []
-    _insert_rollups(batch)
-    return stored + len(batch)
+    if settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS:
+        time.sleep(settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS)
+    run = RollupRun.objects.create(
+        org=org, kpi_ids=batch.kpi_ids, today=today, periods=keys, started_at=timezone.now()
+    )
+    rows = store.encode(batch, org.pk, run.pk)
+    store.insert(rows)
+    RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(rows))
+    # Runs whose rows have all been replaced by later ones are of no further use.
+    RollupRun.objects.filter(org=org).exclude(pk=run.pk).exclude(
+        Exists(ScopeRollup.objects.filter(run=OuterRef("pk")))
+    ).delete()
+    return len(rows)
 
 
 def kpi_formula_validate(*, org: Organization, slug: str, formula: str) -> None:

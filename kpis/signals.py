@@ -36,16 +36,6 @@ def _deleting_organisation(kwargs) -> bool:
     return model is Organization
 
 
-def _scopes_of(instance) -> set[str]:
-    """The rollup scopes a row can change: its reps, and every territory above the territories involved."""
-    old = getattr(instance, "_old_refs", {})
-    reps = {getattr(instance, "rep_id", None), old.get("rep_id")}
-    territories = {getattr(instance, "territory_id", None), old.get("territory_id")}
-    if isinstance(instance, Opportunity):
-        reps |= {instance.identified_by_id, old.get("identified_by_id")}
-    return recompute.affected_scopes(instance.org_id, rep_ids=reps, territory_ids=territories)
-
-
 def _request_for_dates(instance, dates: list[date], open_ended: bool) -> None:
     org = instance.org
     if not dates:
@@ -55,7 +45,6 @@ def _request_for_dates(instance, dates: list[date], open_ended: bool) -> None:
     recompute.request(
         org.pk,
         recompute.affected_periods(min(dates), last, org.fiscal_year_start_month, today),
-        _scopes_of(instance),
     )
 
 
@@ -65,10 +54,8 @@ def _request_for_dates(instance, dates: list[date], open_ended: bool) -> None:
 @receiver(pre_save, sender=ProgramParticipation)
 def remember_old_dates(sender, instance, **kwargs):
     if instance.pk:
-        refs = [f for f in ("rep_id", "territory_id", "identified_by_id") if hasattr(instance, f)]
-        old = sender.objects.filter(pk=instance.pk).values(*DATE_FIELDS[sender], *refs).first() or {}
+        old = sender.objects.filter(pk=instance.pk).values(*DATE_FIELDS[sender]).first() or {}
         instance._old_dates = [old[f] for f in DATE_FIELDS[sender] if old.get(f) is not None]
-        instance._old_refs = {f: old.get(f) for f in refs}
 
 
 @receiver(post_save, sender=Opportunity)
@@ -103,7 +90,6 @@ def period_input_changed(sender, instance, **kwargs):
     recompute.request(
         org.pk,
         recompute.affected_periods(period.start, period.end, org.fiscal_year_start_month),
-        _scopes_of(instance),
     )
 
 

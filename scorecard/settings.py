@@ -154,6 +154,8 @@ SCORECARD_RECOMPUTE_SETTLE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_S
 SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS", "30"))
 # A recompute lock outlives a crashed worker by at most this long.
 SCORECARD_RECOMPUTE_LOCK_SECONDS = int(os.environ.get("SCORECARD_RECOMPUTE_LOCK_SECONDS", "900"))
+# Fault injection for tests: hold each recompute's transaction open this long before it writes.
+SCORECARD_RECOMPUTE_PAUSE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_PAUSE_SECONDS", "0"))
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F, Sum
 
-from kpis.models import KPI, Measurement, Note, Rollup, Target
+from kpis.models import KPI, Measurement, Note, ScopeRollup, Target
 from people.models import Certification, CertificationCategory, ProgramKind, ProgramParticipation
 from perspectives.template import KPIS
 from sales.models import OPEN_STAGES, Channel, Opportunity, Poc, Stage
@@ -175,7 +175,7 @@ def test_command_prints_the_logins_and_sends_a_recompute(recompute_calls):
 def test_command_without_recompute_sends_none(recompute_calls):
     call_command("seed_demo", "--today", "2026-11-23", "--size", "small", "--no-recompute", stdout=StringIO())
     assert recompute_calls == []
-    assert not Rollup.objects.exists()
+    assert not ScopeRollup.objects.exists()
 
 
 @pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from kpis import recompute
-from kpis.models import RecomputeRequest, Rollup
+from kpis.models import RecomputeRequest, ScopeRollup
+from kpis.selectors import stored_actual, stored_figures
 from kpis.services import rollups_recompute
 
 
@@ -31,7 +32,7 @@ def org_with_deal(build):
 
 
 def _stored(b, period="2017-Q2", slug="won_revenue", path="Acme"):
-    return Rollup.objects.get(org=b.org, kpi__slug=slug, period=period, territory__full_name=path).actual
+    return stored_actual(b.org, slug, period, path)
 
 
 def test_editing_a_deal_updates_the_stored_rollup_after_commit(
@@ -92,54 +93,35 @@ def test_a_second_run_waits_for_the_lock(org_with_deal):
 
 def test_recompute_is_idempotent(org_with_deal):
     b = org_with_deal
-    first = sorted(
-        Rollup.objects.filter(org=b.org).values_list(
-            "kpi_id", "territory_id", "rep_id", "period", "actual", "score"
-        ),
-        key=repr,
-    )
+    first = stored_figures(b.org)
+    assert first
     call_command("recompute", "--org", b.org.slug)
     call_command("recompute", "--org", b.org.slug, "--period", "2017-Q2")
-    again = sorted(
-        Rollup.objects.filter(org=b.org).values_list(
-            "kpi_id", "territory_id", "rep_id", "period", "actual", "score"
-        ),
-        key=repr,
-    )
+    again = stored_figures(b.org)
     assert again == first
 
 
-def test_an_edit_recomputes_only_the_affected_scopes_and_matches_a_full_recompute(
+def test_an_edit_recomputes_only_the_affected_periods_and_matches_a_full_recompute(
     build, settings, django_capture_on_commit_callbacks
 ):
     b = build()
     ann = b.rep("Ann", ("Acme/East/Boston", date(2017, 1, 1), None))
     bob = b.rep("Bob", ("Acme/West/Denver", date(2017, 1, 1), None))
     opp = b.deal(ann, "won", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=100)
-    b.deal(bob, "won", engage=date(2017, 2, 1), close=date(2017, 5, 10), amount=70)
+    b.deal(bob, "won", engage=date(2017, 2, 1), close=date(2018, 9, 10), amount=70)
     rollups_recompute(org=b.org)
     RecomputeRequest.objects.filter(org=b.org).delete()
-    west_ids = set(
-        Rollup.objects.filter(org=b.org, territory__full_name__startswith="Acme/West").values_list(
-            "pk", flat=True
-        )
-    )
+    untouched = set(ScopeRollup.objects.filter(org=b.org, period="2018-Q3").values_list("pk", flat=True))
+    assert untouched
     settings.SCORECARD_AUTO_RECOMPUTE = True
     cache.clear()
     with django_capture_on_commit_callbacks(execute=True):
         opp.amount = 130
         opp.save()
-    # West's rows were not rewritten; Ann's region and the root were.
-    assert (
-        set(
-            Rollup.objects.filter(org=b.org, territory__full_name__startswith="Acme/West").values_list(
-                "pk", flat=True
-            )
-        )
-        == west_ids
-    )
-    assert _stored(b, path="Acme") == 200 and _stored(b, path="Acme/East") == 130
-    fields = ("kpi_id", "territory_id", "rep_id", "period", "actual", "goal", "score", "previous", "yoy_pct")
-    incremental = sorted(Rollup.objects.filter(org=b.org).values_list(*fields), key=repr)
+    # 2018-Q3 compares with nothing the edit touched: its rows were not rewritten.
+    assert set(ScopeRollup.objects.filter(org=b.org, period="2018-Q3").values_list("pk", flat=True)) == untouched
+    assert _stored(b, path="Acme") == 130 and _stored(b, path="Acme/East") == 130
+    assert _stored(b, period="2018", path="Acme") == 70
+    incremental = stored_figures(b.org)
     rollups_recompute(org=b.org)
-    assert sorted(Rollup.objects.filter(org=b.org).values_list(*fields), key=repr) == incremental
+    assert stored_figures(b.org) == incremental

@@ -23,7 +23,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from kpis import recompute
-from kpis.models import RecomputeRequest, Rollup
+from kpis.models import RecomputeRequest, ScopeRollup
+from kpis.selectors import stored_actual, stored_figures
 from kpis.services import rollups_recompute
 from sales.models import Opportunity
 from scorecard.celery import app
@@ -44,6 +45,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "co
 
 
 class WorkerProcess:
+    pause_seconds = 0.0
+
     def __init__(self, queue: str) -> None:
         self.queue = queue
         self.process: subprocess.Popen | None = None
@@ -59,6 +62,7 @@ class WorkerProcess:
             "CELERY_QUEUE": self.queue,
             "CELERY_VISIBILITY_TIMEOUT": "2",
             "SCORECARD_RECOMPUTE_LOCK_SECONDS": str(LOCK_SECONDS),
+            "SCORECARD_RECOMPUTE_PAUSE_SECONDS": str(self.pause_seconds),
         }
         celery = str(Path(sys.executable).with_name("celery"))
         self.process = subprocess.Popen(
@@ -103,19 +107,7 @@ def worker(transactional_db, settings) -> Iterator[WorkerProcess]:
 
 
 def _snapshot(org) -> list[tuple]:
-    fields = (
-        "kpi_id",
-        "territory_id",
-        "rep_id",
-        "period",
-        "actual",
-        "goal",
-        "score",
-        "status",
-        "previous",
-        "yoy_pct",
-    )
-    return sorted(Rollup.objects.filter(org=org).values_list(*fields), key=repr)
+    return stored_figures(org)
 
 
 def _drained(org) -> bool:
@@ -137,10 +129,7 @@ def test_editing_a_deal_updates_the_stored_rollup_through_the_worker(build, work
     opp.save()
 
     def stored() -> float | None:
-        row = Rollup.objects.filter(
-            org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme"
-        ).first()
-        return row.actual if row else None
+        return stored_actual(b.org, "won_revenue", "2017-Q2", "Acme")
 
     wait_for(lambda: stored() == 275, what="the worker to store the edited amount")
     wait_for(lambda: _drained(b.org), what="the queue to drain")
@@ -161,10 +150,7 @@ def test_a_burst_of_100_edits_runs_at_most_two_recomputes(build, worker):
         opp.save()
     wait_for(lambda: _drained(b.org), timeout=90, what="the queue to drain")
     assert 1 <= recompute.runs(b.org.pk) <= 2
-    row = Rollup.objects.get(
-        org=b.org, kpi__slug="won_revenue", period="2017-Q2", territory__full_name="Acme"
-    )
-    assert row.actual == 100
+    assert stored_actual(b.org, "won_revenue", "2017-Q2", "Acme") == 100
 
 
 def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, worker):
@@ -182,16 +168,18 @@ def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, wor
         )  # fmt: skip
     Opportunity.objects.bulk_create(deals)
     recompute.request(b.org.pk, None)  # commits at once (no atomic block): the worker will find it
+    worker.pause_seconds = 30  # a recompute takes milliseconds: hold it open long enough to kill it
     worker.start()
     wait_for(lambda: cache.get(recompute.lock_key(b.org.pk)) is not None, what="the recompute to start")
     worker.kill()
+    worker.pause_seconds = 0
     assert RecomputeRequest.objects.filter(org=b.org).exists(), "a killed recompute must leave its request"
     # The dead worker's transaction rolled back: nothing half-written.
-    assert not Rollup.objects.filter(org=b.org).exists()
+    assert not ScopeRollup.objects.filter(org=b.org).exists()
 
     worker.start()
     wait_for(
-        lambda: _drained(b.org) and Rollup.objects.filter(org=b.org).exists(), timeout=120, what="recovery"
+        lambda: _drained(b.org) and ScopeRollup.objects.filter(org=b.org).exists(), timeout=120, what="recovery"
     )
     after_recovery = _snapshot(b.org)
     rollups_recompute(org=b.org)
