@@ -19,6 +19,7 @@ stored period shows (and the base of a transform KPI in those periods) is comput
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -37,8 +38,6 @@ BIG = 1 << 21  # > any date ordinal we meet (year 5741)
 EPOCH = date(1970, 1, 1).toordinal()
 NO_DAY = -1
 FAR = BIG - 1  # "no end" for assignments, certifications, participations
-STAGE = {"won": 1, "lost": 2}
-POC = {"success": 1, "failure": 2}
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -120,6 +119,19 @@ class Grid:
 
 
 @dataclass
+class Members:
+    """(scope, period, member) triples: ``cells`` = scope × grid size + period column."""
+
+    cells: np.ndarray
+    member: np.ndarray
+    size: int
+
+    @property
+    def col(self) -> np.ndarray:
+        return self.cells % self.size
+
+
+@dataclass
 class Tree:
     ids: np.ndarray  # territory ids in path order
     parent: np.ndarray  # index of the parent, -1 for the root
@@ -174,6 +186,8 @@ class BatchEngine:
         self.t = today.toordinal()
         self.fsm = org.fiscal_year_start_month
         self._load()
+        self._nothing = np.full((self.S, self.grid.size), NAN)
+        self._nothing.flags.writeable = False
 
     # --- loading ---------------------------------------------------------------------------------------
 
@@ -227,36 +241,36 @@ class BatchEngine:
         table = Opportunity._meta.db_table
         sql = f"""
             SELECT o.id, COALESCE(o.rep_id, -1), COALESCE(o.account_id, -1),
-                   CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END,
+                   CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END
+                   + CASE WHEN o.channel = 'partner' THEN 4 ELSE 0 END
+                   + CASE WHEN o.strategic_play_id IS NULL THEN 0 ELSE 8 END
+                   + CASE o.poc WHEN 'success' THEN 16 WHEN 'failure' THEN 32 ELSE 0 END,
                    {_ordinal_sql("o.created_date")}, {_ordinal_sql("o.engage_date")},
                    {_ordinal_sql("o.close_date")},
-                   CAST(o.amount AS FLOAT), CAST(o.profit AS FLOAT),
-                   CASE WHEN o.channel = 'partner' THEN 1 ELSE 0 END,
-                   CASE WHEN o.strategic_play_id IS NULL THEN 0 ELSE 1 END,
-                   CASE o.poc WHEN 'success' THEN 1 WHEN 'failure' THEN 2 ELSE 0 END,
-                   COALESCE(o.identified_by_id, -1), COALESCE(o.territory_id, -1)
+                   CAST(o.amount AS FLOAT), CAST(o.profit AS FLOAT), COALESCE(o.identified_by_id, -1), COALESCE(o.territory_id, -1)
             FROM {table} o WHERE o.org_id = %s ORDER BY o.id
         """  # noqa: S608 - table names from the models, values as parameters
         if connection.vendor == "postgresql":
             sql = sql.replace("AS FLOAT", "AS DOUBLE PRECISION")
         rows = _fetch(sql, [org.pk])
         if rows.size == 0:
-            rows = np.zeros((0, 14))
+            rows = np.zeros((0, 11))
         col = rows.T
         self.d_id = col[0].astype(np.int64)
         self.d_rep = _index_of(self.rep_ids, col[1])
         self.d_account = col[2].astype(np.int64)
-        self.d_stage = col[3].astype(np.int8)
+        flags = col[3].astype(np.int64)
+        self.d_stage = (flags & 3).astype(np.int8)
+        self.d_partner = (flags & 4).astype(bool)
+        self.d_play = (flags & 8).astype(bool)
+        self.d_poc = (flags // 16).astype(np.int8)
         created, engage, close = (col[i].astype(np.int64) for i in (4, 5, 6))
         self.d_engage, self.d_close = engage, close
         self.d_opened = np.where(engage > 0, engage, created)
         self.d_amount = col[7]
         self.d_profit = col[8]
-        self.d_partner = col[9].astype(bool)
-        self.d_play = col[10].astype(bool)
-        self.d_poc = col[11].astype(np.int8)
-        self.d_identifier = _index_of(self.rep_ids, col[12])
-        self.d_terr = _index_of(self.tree.ids, col[13])
+        self.d_identifier = _index_of(self.rep_ids, col[9])
+        self.d_terr = _index_of(self.tree.ids, col[10])
 
         products = {
             pid: (line, price)
@@ -507,44 +521,53 @@ class BatchEngine:
 
     # --- reps in scope --------------------------------------------------------------------------------------
 
-    def active_keys(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Distinct (scope, period, rep) keys: employed reps assigned in a territory's subtree at some day of
-        [start, end] of each period, and each rep in its own scope when employed then."""
+    def active_reps(self, start: np.ndarray, end: np.ndarray, *, one_day: bool = False) -> Members:
+        """Employed reps assigned in a territory's subtree at some day of [start, end] of each period, and
+        each rep in its own scope when employed then. On a single day a rep has one assignment, so the
+        (scope, period, rep) triples are distinct without a sort; over a period only the reps with several
+        assignments in it need one."""
         g = self.grid
-        keys = []
+        cells, reps = [], []
         if len(self.a_rep):
-            a_rep = self.a_rep[:, None]
             lo = np.maximum(np.maximum(self.a_start[:, None], start[None, :]), self.hire[self.a_rep][:, None])
             hi = np.minimum(np.minimum(self.a_end[:, None], end[None, :]), self.leave[self.a_rep][:, None])
-            ai, pi = np.nonzero((lo <= hi) & (a_rep >= 0))
-            for level in range(self.tree.ancestors.shape[1]):
-                anc = self.tree.ancestors[self.a_terr[ai], level]
-                keep = anc >= 0
-                keys.append((anc[keep] * g.size + pi[keep]) * self.RS + self.a_rep[ai][keep])
+            ai, pi = np.nonzero(lo <= hi)
+            rep = self.a_rep[ai]
+            several = np.zeros(len(ai), dtype=bool)
+            if not one_day and len(ai):
+                per_rep_period = rep * g.size + pi
+                several = np.bincount(per_rep_period, minlength=self.RS * g.size)[per_rep_period] > 1
+            for part in (~several, several):
+                part_cells, part_reps = [], []
+                for level in range(self.tree.ancestors.shape[1]):
+                    anc = self.tree.ancestors[self.a_terr[ai[part]], level]
+                    keep = anc >= 0
+                    part_cells.append(anc[keep] * g.size + pi[part][keep])
+                    part_reps.append(rep[part][keep])
+                c, r = np.concatenate(part_cells), np.concatenate(part_reps)
+                if part is several and len(c):
+                    unique = np.unique(c * self.RS + r)
+                    c, r = unique // self.RS, unique % self.RS
+                cells.append(c)
+                reps.append(r)
         r, p = np.nonzero(self.employed(np.arange(self.R)[:, None], start[None, :], end[None, :]))
-        keys.append(((self.T + r) * g.size + p) * self.RS + r)
-        return np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+        cells.append((self.T + r) * g.size + p)
+        reps.append(r)
+        return Members(np.concatenate(cells), np.concatenate(reps), g.size)
 
-    def count_keys(self, keys: np.ndarray, span: int, mask: np.ndarray | None = None) -> np.ndarray:
-        """Keys (scope, period, member) → count per (scope, period), optionally only where mask."""
-        if mask is not None:
-            keys = keys[mask]
-        cells = keys // span
+    def count_cells(self, cells: np.ndarray) -> np.ndarray:
+        """Count per (scope, period) of an array of cells (scope × grid size + period column)."""
         return np.bincount(cells, minlength=self.S * self.grid.size).reshape(self.S, self.grid.size).astype(float)
-
-    def _split(self, keys: np.ndarray, span: int):
-        cells = keys // span
-        return cells // self.grid.size, cells % self.grid.size, keys % span
 
     def _reps(self) -> None:
         g = self.grid
         snap = np.minimum(g.end, self.t)
-        self.active = self.active_keys(g.start, g.end)
-        self.n_active = self.count_keys(self.active, self.RS)
-        self.on_start = self.count_keys(self.active_keys(g.start, g.start), self.RS)
-        self.on_end = self.count_keys(self.active_keys(g.end, g.end), self.RS)
-        self.on_snapshot = self.active_keys(snap, snap)
-        self.n_on_snapshot = self.count_keys(self.on_snapshot, self.RS)
+        self.active = self.active_reps(g.start, g.end)
+        self.n_active = self.count_cells(self.active.cells)
+        self.on_start = self.count_cells(self.active_reps(g.start, g.start, one_day=True).cells)
+        self.on_end = self.count_cells(self.active_reps(g.end, g.end, one_day=True).cells)
+        self.on_snapshot = self.active_reps(snap, snap, one_day=True)
+        self.n_on_snapshot = self.count_cells(self.on_snapshot.cells)
         leaving = np.flatnonzero(self.leave < FAR)
         leave_t = self.territory_on(leaving, self.leave[leaving])
         self.leavers = g.add_up(self.monthly(leave_t, leaving, g.month_col(self.leave[leaving]), 1.0))
@@ -553,8 +576,8 @@ class BatchEngine:
         identifier = np.where(self.d_identifier[opened] >= 0, self.d_identifier[opened], r_open)
         has = identifier >= 0
         keys = self.scope_keys(t_open[has], r_open[has], m_open[has], identifier[has], self.RS)
-        found = np.isin(self.active, keys, assume_unique=True)
-        self.n_identifying = self.count_keys(self.active, self.RS, found)
+        found = np.isin(self.active.cells * self.RS + self.active.member, keys)
+        self.n_identifying = self.count_cells(self.active.cells[found])
 
     def _customers(self, won_deals, t, r, m) -> None:
         g = self.grid
@@ -564,9 +587,10 @@ class BatchEngine:
         account = account.reshape(-1)
         span = max(len(accounts), 1)
         keys = self.scope_keys(t, r, m, account, span)
-        self.n_customers = self.count_keys(keys, span)
+        self.n_customers = self.count_cells(keys // span)
         # Retained: active in the period before and again now.
-        scope, col, member = self._split(keys, span)
+        cells, member = keys // span, keys % span
+        scope, col = cells // g.size, cells % g.size
         nxt = np.full(g.size, -1)
         valid = g.previous >= 0
         nxt[g.previous[valid]] = np.flatnonzero(valid)
@@ -588,7 +612,7 @@ class BatchEngine:
         line_keys = self.scope_keys(t[pos], r[pos], m[pos], account[pos] * lines_span + pl, span * lines_span)
         per_account = line_keys // lines_span  # (scope, period, account) repeated once per line
         accounts_cells, counts = np.unique(per_account, return_counts=True)
-        self.n_cross = self.count_keys(accounts_cells[counts >= 2], span)
+        self.n_cross = self.count_cells(accounts_cells[counts >= 2] // span)
 
     def scope_keys(self, t, r, m, member, span: int) -> np.ndarray:
         """Distinct (scope, period, member) keys of facts at territory t (counted at all its ancestors)
@@ -597,6 +621,12 @@ class BatchEngine:
             return np.zeros(0, dtype=np.int64)
         ok = m >= 0
         t, r, m, member = t[ok], r[ok], m[ok], member[ok]
+        # Distinct (territory, rep, month, member) first: many facts share them.
+        nm, nr = self.grid.n_months, self.R + 1
+        base = np.unique((((t + 1) * nr + (r + 1)) * nm + m) * span + member)
+        member, rest = base % span, base // span
+        m, rest = rest % nm, rest // nm
+        r, t = rest % nr - 1, rest // nr - 1
         scopes, cols, members = [], [], []
         for col in self.grid.columns(m):
             for level in range(self.tree.ancestors.shape[1]):
@@ -694,10 +724,9 @@ class BatchEngine:
                 return self._reps_at_target(slug)
         raise KeyError(f"unknown metric {slug!r}")
 
-    def _count_reps(self, keys: np.ndarray, per_rep_period: np.ndarray) -> np.ndarray:
-        """Count the (scope, period, rep) keys whose (rep, period) is set in the matrix."""
-        _scope, col, rep = self._split(keys, self.RS)
-        return self.count_keys(keys, self.RS, per_rep_period[rep, col] if len(keys) else None)
+    def _count_reps(self, members: Members, per_rep_period: np.ndarray) -> np.ndarray:
+        """Count the members whose (rep, period) is set in the matrix, per (scope, period)."""
+        return self.count_cells(members.cells[per_rep_period[members.member, members.col]])
 
     def _certified_matrix(self, fkey: str) -> np.ndarray:
         g = self.grid
@@ -748,11 +777,17 @@ class BatchEngine:
     def _sparse(self, rows, kpi_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Measurements or targets of one KPI as two S × P arrays (value, second column)."""
         g = self.grid
+        by_kpi = self.__dict__.setdefault("_by_kpi", {}).get(id(rows))
+        if by_kpi is None:
+            by_kpi = defaultdict(list)
+            for row in rows:
+                by_kpi[row[0]].append(row)
+            self._by_kpi[id(rows)] = by_kpi
+        if kpi_id not in by_kpi:
+            return self._nothing, self._nothing
         first = np.full((self.S, g.size), NAN)
         second = np.full((self.S, g.size), NAN)
-        for row_kpi, tid, rid, period, a, b in rows:
-            if row_kpi != kpi_id:
-                continue
+        for _kpi, tid, rid, period, a, b in by_kpi.get(kpi_id, ()):
             col, scope = g.index.get(period), self._scope_index(tid, rid)
             if col is None or scope is None:
                 continue
@@ -890,6 +925,9 @@ class BatchEngine:
             delta = np.abs(g) * tolerance
             return g, np.where(np.isnan(r) & ~np.isnan(g), g - delta if higher else g + delta, r)
 
+        if not explicit.any() and (default_goal is None or not self.is_sum_type(kpi)):
+            # Only the KPI default (or nothing) applies, and it is not summed up the tree.
+            return goal, red, np.full(goal.shape, default_goal is not None)
         stored_goal, stored_red = goal.copy(), red.copy()
         if self.T and self.is_sum_type(kpi) and (explicit.any() or default_goal is not None):
             tree = self.tree
@@ -947,21 +985,21 @@ class BatchEngine:
         keys = [k for k in self.stored_keys if period_keys is None or k in set(period_keys)]
         cols = np.array([g.index[k] for k in keys], dtype=int)
         K = len(self.kpis)
-        shape = (self.S, len(cols), K)
-        fields = {name: np.full(shape, NAN) for name in FIELDS}
+        shape = (K, self.S, len(cols))  # KPI-major: each KPI's block is written contiguously
+        fields = {name: np.empty(shape) for name in FIELDS if name != "projected"}
         any_value = np.zeros((self.S, len(cols)), dtype=bool)
         for k, kpi in enumerate(self.kpis):
             value, coverage = self.value(kpi)
             goal, red, has_goal = self.target(kpi)
-            fields["actual"][:, :, k] = value[:, cols]
-            fields["previous"][:, :, k] = _take(value, g.previous[cols])
-            fields["last_year"][:, :, k] = _take(value, g.last_year[cols])
-            fields["goal"][:, :, k] = goal[:, cols]
-            fields["red_flag"][:, :, k] = red[:, cols]
-            fields["coverage"][:, :, k] = coverage[:, cols]
+            fields["actual"][k] = value[:, cols]
+            fields["previous"][k] = _take(value, g.previous[cols])
+            fields["last_year"][k] = _take(value, g.last_year[cols])
+            fields["goal"][k] = goal[:, cols]
+            fields["red_flag"][k] = red[:, cols]
+            fields["coverage"][k] = coverage[:, cols]
             projected = self.projection(kpi, value)
             if projected is not None:
-                fields["projected"][:, :, k] = projected[:, cols]
+                fields.setdefault("projected", np.full(shape, NAN))[k] = projected[:, cols]
             any_value |= ~np.isnan(value[:, cols]) | has_goal[:, cols]
         employed = np.ones((self.S, g.size), dtype=bool)
         employed[self.T :] = self.employed(np.arange(self.R)[:, None], g.start[None, :], g.end[None, :])
@@ -1005,5 +1043,5 @@ class Batch:
     rep_ids: np.ndarray
     period_keys: list[str]
     stored: np.ndarray  # (S, periods) bool
-    fields: dict[str, np.ndarray]  # name -> (S, periods, KPIs)
+    fields: dict[str, np.ndarray]  # name -> (KPIs, S, periods); a field left out is all null
     compared_stored: dict[str, np.ndarray]  # "previous" / "last_year" -> (S, periods) bool

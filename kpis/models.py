@@ -218,10 +218,16 @@ class RollupRun(models.Model):
 class ScopeRollup(models.Model):
     """Stored results of every KPI for one scope (territory subtree or rep) and period; see kpis.store."""
 
-    org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
-    run = models.ForeignKey(RollupRun, on_delete=models.PROTECT, related_name="+")
-    territory = models.ForeignKey("territories.Territory", null=True, blank=True, on_delete=models.CASCADE)
-    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE)
+    # Few indexes: a full recompute rewrites every row. (org, period) and the two unique (scope, period)
+    # indexes serve every lookup, including the cascades from a territory or rep.
+    org = models.ForeignKey(
+        "scorecard.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    run = models.ForeignKey(RollupRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+    territory = models.ForeignKey(
+        "territories.Territory", null=True, blank=True, on_delete=models.CASCADE, db_index=False
+    )
+    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE, db_index=False)
     period = models.CharField(max_length=10)
     data = models.BinaryField()
 

@@ -9,7 +9,6 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from scorecard.models import Organization
@@ -47,9 +46,8 @@ def rollups_recompute(
     store.insert(rows)
     RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(rows))
     # Runs whose rows have all been replaced by later ones are of no further use.
-    RollupRun.objects.filter(org=org).exclude(pk=run.pk).exclude(
-        Exists(ScopeRollup.objects.filter(run=OuterRef("pk")))
-    ).delete()
+    in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
+    RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
     return len(rows)
 
 

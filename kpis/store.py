@@ -40,7 +40,10 @@ def encode(batch: Batch, org_id: int, run_id: int) -> list[tuple]:
     stored = batch.stored
     present = {"actual": stored}
     for name in FIELDS[1:]:
-        has_any = ~np.all(np.isnan(batch.fields[name]), axis=2)
+        if name not in batch.fields:
+            present[name] = np.zeros_like(stored)
+            continue
+        has_any = ~np.all(np.isnan(batch.fields[name]), axis=0)
         present[name] = has_any & ~batch.compared_stored[name] if name in batch.compared_stored else has_any
     mask = sum(present[name].astype(np.int64) * BIT[name] for name in FIELDS)
     s_idx, p_idx = np.nonzero(stored)
@@ -53,7 +56,7 @@ def encode(batch: Batch, org_id: int, run_id: int) -> list[tuple]:
     for m in np.unique(masks):
         rows = np.flatnonzero(masks == m)
         block = np.concatenate(
-            [batch.fields[name][s_idx[rows], p_idx[rows]] for name in FIELDS if m & BIT[name]], axis=1
+            [batch.fields[name][:, s_idx[rows], p_idx[rows]].T for name in FIELDS if m & BIT[name]], axis=1
         ).astype("<f8")
         header = bytes([VERSION, int(m)])
         for i, values in zip(rows.tolist(), block, strict=True):

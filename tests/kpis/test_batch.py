@@ -161,7 +161,7 @@ def _build(build, spec):
         else:
             moves = [(leaves[first % len(leaves)], start, move - timedelta(days=1)), (leaves[second % len(leaves)], move, None)]
         reps.append(
-            b.rep(f"Rep{i}", *moves, hire=None if hire is None else _day(hire), leave=None if leave is None else _day((hire or -400) + leave))
+            b.rep(f"Rep{i}", *moves, hire=None if hire is None else _day(hire), leave=None if leave is None else _day((-400 if hire is None else hire) + leave))
         )
     products = [b.product(f"P{i}", line) for i, line in enumerate(["Alpha", "Beta", "Alpha"])]
     accounts = [Account.objects.create(org=org, external_id=f"A{i}", name=f"A{i}") for i in range(4)]
