@@ -1,5 +1,9 @@
-"""The numbers engine: every catalog metric, manual and formula KPI, targets, scores and comparisons
-for any scope (a territory subtree or one rep) and period (DESIGN §4).
+"""The reference numbers engine: every catalog metric, manual and formula KPI, targets, scores and
+comparisons for any scope (a territory subtree or one rep) and period (DESIGN §4), one row at a time.
+
+The stored rollups are computed column-wise by ``kpis.batch`` (every KPI × scope × period at once);
+this engine is the readable definition they are tested against (tests/kpis/test_batch.py compares the
+two on every figure), and the place to trace how one number came about.
 
 It loads an organisation's rows once, attributes every fact to the territory the rep belonged to on
 the fact's date (effective-dated assignments), accumulates additive figures and sets per

@@ -218,16 +218,24 @@ class RollupRun(models.Model):
 class ScopeRollup(models.Model):
     """Stored results of every KPI for one scope (territory subtree or rep) and period; see kpis.store."""
 
-    # Few indexes: a full recompute rewrites every row. (org, period) and the two unique (scope, period)
-    # indexes serve every lookup, including the cascades from a territory or rep.
+    # Derived rows that a full recompute rewrites all at once, so few indexes ((org, period) and the two
+    # unique (scope, period) ones serve every lookup, including cascades) and no database-level foreign
+    # keys (PostgreSQL checks deferred ones row by row at commit: 240k checks for 60k rows). Deleting an
+    # organisation, territory or rep still deletes its rows (Django's cascade), and a recompute only
+    # writes ids it has just read.
     org = models.ForeignKey(
-        "scorecard.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+        "scorecard.Organization", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    run = models.ForeignKey(RollupRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+    run = models.ForeignKey(
+        RollupRun, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     territory = models.ForeignKey(
-        "territories.Territory", null=True, blank=True, on_delete=models.CASCADE, db_index=False
+        "territories.Territory", null=True, blank=True, on_delete=models.CASCADE, db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
+    rep = models.ForeignKey(
+        "territories.Rep", null=True, blank=True, on_delete=models.CASCADE, db_index=False, db_constraint=False
     )
-    rep = models.ForeignKey("territories.Rep", null=True, blank=True, on_delete=models.CASCADE, db_index=False)
     period = models.CharField(max_length=10)
     data = models.BinaryField()
 

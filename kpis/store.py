@@ -17,6 +17,7 @@ disagree with the stored actual and targets they come from.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,13 +90,32 @@ def insert(rows: list[tuple]) -> None:
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy,
         ):
-            copy.set_types(["int8", "int8", "int8", "int8", "varchar", "bytea"])
-            for row in rows:
-                copy.write_row(row)
+            copy.write(_binary_copy(rows))
         return
     placeholders = ", ".join(["%s"] * len(COLUMNS))
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)
+
+
+_INT8 = struct.Struct("!iq")
+_NULL = struct.pack("!i", -1)
+
+
+def _binary_copy(rows: list[tuple]) -> bytes:
+    """PostgreSQL's binary COPY format for rows of (int8, int8, int8|None, int8|None, text, bytea):
+    several times faster than adapting each value through the driver."""
+    out = [b"PGCOPY\n\xff\r\n\x00", struct.pack("!ii", 0, 0)]
+    count = struct.pack("!h", len(COLUMNS))
+    for org_id, run_id, territory_id, rep_id, period, data in rows:
+        key = period.encode()
+        out += [
+            count, _INT8.pack(8, org_id), _INT8.pack(8, run_id),
+            _NULL if territory_id is None else _INT8.pack(8, territory_id),
+            _NULL if rep_id is None else _INT8.pack(8, rep_id),
+            struct.pack("!i", len(key)), key, struct.pack("!i", len(data)), data,
+        ]  # fmt: skip
+    out.append(struct.pack("!h", -1))
+    return b"".join(out)
 
 
 def _number(value: float | None) -> float | None:

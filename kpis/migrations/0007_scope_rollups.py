@@ -75,22 +75,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='scoperollup',
             name='org',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scorecard.organization'),
+            field=models.ForeignKey(db_index=False, db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scorecard.organization'),
         ),
         migrations.AddField(
             model_name='scoperollup',
             name='rep',
-            field=models.ForeignKey(db_index=False, blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='territories.rep'),
+            field=models.ForeignKey(db_index=False, db_constraint=False, blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='territories.rep'),
         ),
         migrations.AddField(
             model_name='scoperollup',
             name='run',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='kpis.rolluprun'),
+            field=models.ForeignKey(db_index=False, db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='kpis.rolluprun'),
         ),
         migrations.AddField(
             model_name='scoperollup',
             name='territory',
-            field=models.ForeignKey(db_index=False, blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='territories.territory'),
+            field=models.ForeignKey(db_index=False, db_constraint=False, blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='territories.territory'),
         ),
         migrations.AddIndex(
             model_name='scoperollup',

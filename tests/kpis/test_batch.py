@@ -233,3 +233,15 @@ def _build(build, spec):
 def test_stored_rollups_equal_the_reference_on_generated_organisations(build, spec):
     org = _build(build, spec)
     assert_matches_reference(org, _day(spec["today"]))
+
+
+@pytest.mark.django_db
+def test_a_full_recompute_runs_a_bounded_number_of_queries(build, django_assert_max_num_queries):
+    """The batch reads each table once and writes in one statement, whatever the organisation's size."""
+    b = build()
+    reps = [b.rep(f"Rep{i}", (f"Acme/R{i % 3}/T{i % 5}", date(2016, 1, 1), None)) for i in range(12)]
+    for i in range(60):
+        b.deal(reps[i % 12], ["won", "lost", "engaging"][i % 3], engage=_day(i * 9), close=_day(i * 9 + 20), amount=100 + i)
+    with django_assert_max_num_queries(25):
+        stored = rollups_recompute(org=b.org, today=_day(700))
+    assert stored > 100
