@@ -19,12 +19,14 @@ stored period shows (and the base of a transform KPI in those periods) is comput
 
 from __future__ import annotations
 
+import struct
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 from django.db import connection
+from psycopg import pq
 
 from kpis import formula as formula_lang
 from kpis.models import KPI, Measurement, Source, Target, Transform, TreeAggregation
@@ -154,15 +156,69 @@ class Tree:
         return values
 
 
-def _fetch(sql: str, params: list, width: int, chunk: int = 50_000) -> np.ndarray:
-    """A numeric query's rows as a float array, fetched in chunks so the Python row objects of a
-    million-row result never exist all at once."""
+def _fetch_columns(
+    table: str, alias: str, columns: dict[str, str], org_id: int, floats: set[str], chunk: int = 500_000
+) -> dict:
+    """One organisation's rows of numeric columns (ints: -1 for NULL; floats: NaN) as numpy arrays.
+
+    On PostgreSQL as packed binary straight into numpy (no Python object per value); elsewhere through the
+    cursor. Both in chunks, so a million rows never sit in memory twice over.
+    """
+    names = list(columns)
+    if connection.vendor == "postgresql":
+        return _copy_columns(table, alias, columns, org_id, floats)
+    select = ", ".join(columns.values())
     parts = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk):
-            parts.append(np.array(rows, dtype=float))
-    return np.concatenate(parts) if parts else np.zeros((0, width))
+        cursor.execute(
+            f"SELECT {select} FROM {table} {alias} WHERE {alias}.org_id = %s ORDER BY {alias}.id", [org_id]
+        )
+        while rows := cursor.fetchmany(chunk // 10):
+            parts.append(np.array(rows, dtype=float))  # NULL (None) becomes NaN
+    matrix = np.concatenate(parts) if parts else np.zeros((0, len(names)))
+    return {
+        name: matrix[:, i] if name in floats else np.nan_to_num(matrix[:, i], nan=-1).astype(np.int64)
+        for i, name in enumerate(names)
+    }
+
+
+def _copy_columns(table: str, alias: str, columns: dict[str, str], org_id: int, floats: set[str]) -> dict:
+    """PostgreSQL: a binary COPY of fixed-width rows (NULLs replaced), read message by message straight
+    from libpq (psycopg's Copy object costs a few microseconds per row) and parsed by numpy at once."""
+    names = list(columns)
+    select = ", ".join(
+        f"COALESCE(CAST({sql} AS DOUBLE PRECISION), 'NaN')"
+        if name in floats
+        else f"COALESCE(CAST({sql} AS BIGINT), -1)"
+        for name, sql in columns.items()
+    )
+    query = f"COPY (SELECT {select} FROM {table} {alias} WHERE {alias}.org_id = {int(org_id)}) TO STDOUT (FORMAT BINARY)"
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    pgconn.send_query(query.encode())
+    result = pgconn.get_result()
+    if result is None or result.status != pq.ExecStatus.COPY_OUT:
+        message = pgconn.error_message.decode(errors="replace") if result is not None else "no result"
+        while pgconn.get_result() is not None:
+            pass
+        raise RuntimeError(f"reading {table} failed: {message}")
+    chunks = []
+    while True:
+        size, data = pgconn.get_copy_data(0)
+        if size < 0:
+            break
+        chunks.append(bytes(data))
+    while (result := pgconn.get_result()) is not None:
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise RuntimeError(f"reading {table} failed: {pgconn.error_message.decode(errors='replace')}")
+    data = b"".join(chunks)
+    fields = [("count", ">i2")]
+    for name in names:
+        fields += [(f"{name}_length", ">i4"), (name, ">f8" if name in floats else ">i8")]
+    dtype = np.dtype(fields)
+    header = 19 + struct.unpack_from("!i", data, 15)[0]  # signature, flags, header extension
+    rows = np.frombuffer(data, dtype=dtype, offset=header, count=(len(data) - header - 2) // dtype.itemsize)
+    return {name: rows[name].astype(float if name in floats else np.int64) for name in names}
 
 
 def _ordinal_sql(column: str) -> str:
@@ -177,7 +233,7 @@ def _index_of(ids: np.ndarray, values) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
     if len(ids) == 0:
         return np.full(values.shape, -1)
-    order = np.argsort(ids, kind="stable")
+    order = np.arange(len(ids)) if np.all(ids[1:] > ids[:-1]) else np.argsort(ids, kind="stable")
     pos = np.clip(np.searchsorted(ids[order], values), 0, len(ids) - 1)
     return np.where((values >= 0) & (ids[order][pos] == values), order[pos], -1)
 
@@ -202,7 +258,9 @@ class BatchEngine:
         from territories.models import Rep, Territory, TerritoryAssignment
 
         org = self.org
-        territories = list(Territory.objects.filter(org=org).order_by("path").values_list("id", "path", "depth"))
+        territories = list(
+            Territory.objects.filter(org=org).order_by("path").values_list("id", "path", "depth")
+        )
         by_path = {path: i for i, (_id, path, _d) in enumerate(territories)}
         step = Territory.steplen
         max_depth = max((d for *_x, d in territories), default=1)
@@ -255,19 +313,16 @@ class BatchEngine:
             + CASE o.poc WHEN 'success' THEN 16 WHEN 'failure' THEN 32 ELSE 0 END
             + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END)
         """
-        sql = f"""
-            SELECT o.id, o.rep_id, o.account_id, {packed}, CAST(o.amount AS FLOAT), CAST(o.profit AS FLOAT),
-                   o.identified_by_id, o.territory_id
-            FROM {Opportunity._meta.db_table} o WHERE o.org_id = %s ORDER BY o.id
-        """  # noqa: S608 - table names from the models, values as parameters
-        if connection.vendor == "postgresql":
-            sql = sql.replace("AS FLOAT", "AS DOUBLE PRECISION")
-        col = _fetch(sql, [org.pk], width=8).T
-        ids = [np.nan_to_num(col[i], nan=-1).astype(np.int64) for i in (0, 1, 2, 6, 7)]
-        self.d_id = ids[0]
-        self.d_rep = _index_of(self.rep_ids, ids[1])
-        self.d_account = ids[2]
-        packed_values = col[3].astype(np.int64)
+        columns = {
+            "id": "o.id", "rep": "o.rep_id", "account": "o.account_id", "packed": packed,
+            "amount": "CAST(o.amount AS FLOAT)", "profit": "CAST(o.profit AS FLOAT)",
+            "identifier": "o.identified_by_id", "territory": "o.territory_id",
+        }  # fmt: skip
+        deals = _fetch_columns(Opportunity._meta.db_table, "o", columns, org.pk, floats={"amount", "profit"})
+        self.d_id = deals["id"]
+        self.d_rep = _index_of(self.rep_ids, deals["rep"])
+        self.d_account = deals["account"]
+        packed_values = deals["packed"]
         flags = packed_values & 127
         self.d_stage = (flags & 3).astype(np.int8)
         self.d_partner = (flags & 4).astype(bool)
@@ -276,10 +331,10 @@ class BatchEngine:
         self.d_opened = packed_values >> 27
         self.d_close = (packed_values >> 7) & ((1 << 20) - 1)
         self.d_engage = np.where(flags & 64, self.d_opened, 0)
-        self.d_amount = col[4]
-        self.d_profit = col[5]
-        self.d_identifier = _index_of(self.rep_ids, ids[3])
-        self.d_terr = _index_of(self.tree.ids, ids[4])
+        self.d_amount = deals["amount"]
+        self.d_profit = deals["profit"]
+        self.d_identifier = _index_of(self.rep_ids, deals["identifier"])
+        self.d_terr = _index_of(self.tree.ids, deals["territory"])
 
         products = {
             pid: (line, price)
@@ -292,13 +347,19 @@ class BatchEngine:
             )
         )
         deal_of = _index_of(self.d_id, [p[0] for p in pairs])
-        lines = np.array([line_codes.setdefault(products[p[1]][0], len(line_codes)) for p in pairs], dtype=np.int64)
+        lines = np.array(
+            [line_codes.setdefault(products[p[1]][0], len(line_codes)) for p in pairs], dtype=np.int64
+        )
         prices = np.array([float(products[p[1]][1] or 0) for p in pairs])
         n = len(self.d_id)
         self.d_list_price = np.bincount(deal_of, weights=prices, minlength=n) if pairs else np.zeros(n)
-        self.pair_deal, self.pair_line = np.unique(np.stack([deal_of, lines]), axis=1) if pairs else (
-            np.zeros(0, dtype=np.int64),
-            np.zeros(0, dtype=np.int64),
+        self.pair_deal, self.pair_line = (
+            np.unique(np.stack([deal_of, lines]), axis=1)
+            if pairs
+            else (
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+            )
         )
         self.n_lines = np.bincount(self.pair_deal, minlength=n)
         delivered = Opportunity.deliverables.through.objects.filter(opportunity__org=org).values_list(
@@ -308,7 +369,9 @@ class BatchEngine:
         self.d_deliverable[_index_of(self.d_id, list(delivered))] = True
 
         certs = list(
-            Certification.objects.filter(org=org).values_list("rep_id", "type_id", "type__category", "earned", "expires")
+            Certification.objects.filter(org=org).values_list(
+                "rep_id", "type_id", "type__category", "earned", "expires"
+            )
         )
         self.c_rep = _index_of(self.rep_ids, [c[0] for c in certs])
         self.c_type = np.array([c[1] for c in certs], dtype=np.int64)
@@ -316,13 +379,17 @@ class BatchEngine:
         self.c_earned = np.array([c[3].toordinal() for c in certs], dtype=np.int64)
         self.c_expires = np.array([c[4].toordinal() if c[4] else FAR for c in certs], dtype=np.int64)
         self.participations = list(
-            ProgramParticipation.objects.filter(org=org).values_list("rep_id", "program__kind", "program_id", "start", "end")
+            ProgramParticipation.objects.filter(org=org).values_list(
+                "rep_id", "program__kind", "program_id", "start", "end"
+            )
         )
 
         self.kpis = list(KPI.objects.filter(org=org, active=True).order_by("id").select_related("objective"))
         self.kpi_by_slug = {k.slug: k for k in self.kpis}
         self.measurements = list(
-            Measurement.objects.filter(org=org).values_list("kpi_id", "territory_id", "rep_id", "period", "value", "weight")
+            Measurement.objects.filter(org=org).values_list(
+                "kpi_id", "territory_id", "rep_id", "period", "value", "weight"
+            )
         )
         self.targets = list(
             Target.objects.filter(org=org, superseded_at__isnull=True).values_list(
@@ -333,7 +400,10 @@ class BatchEngine:
         closed = (self.d_stage > 0) & (self.d_close > 0)
         dated = [self.d_opened[self.d_opened > 0], self.d_close[closed], self.c_earned]
         dated.append(
-            np.array([org.parse_period(x[3]).start.toordinal() for x in (*self.measurements, *self.targets)], dtype=np.int64)
+            np.array(
+                [org.parse_period(x[3]).start.toordinal() for x in (*self.measurements, *self.targets)],
+                dtype=np.int64,
+            )
         )
         every = np.concatenate(dated)
         self.first_day = date.fromordinal(int(every.min())) if len(every) else self.today
@@ -341,7 +411,9 @@ class BatchEngine:
         last = min(max(self.last_day, self.first_day), max(self.today, self.first_day))
         self.grid = Grid(self.first_day, last, self.fsm)
         self.stored_keys = [
-            p.key for kind in (P.MONTH, P.QUARTER, P.YEAR) for p in P.periods_between(self.first_day, last, kind, self.fsm)
+            p.key
+            for kind in (P.MONTH, P.QUARTER, P.YEAR)
+            for p in P.periods_between(self.first_day, last, kind, self.fsm)
         ]
 
     # --- attribution -------------------------------------------------------------------------------------
@@ -371,16 +443,31 @@ class BatchEngine:
 
     def monthly(self, territory: np.ndarray, rep: np.ndarray, month_col: np.ndarray, weights) -> np.ndarray:
         """Σ weights per (scope, grid month): territory subtree totals (T rows), then reps (R rows)."""
+        return self.tally(territory, rep, month_col)(weights)
+
+    def tally(self, territory: np.ndarray, rep: np.ndarray, month_col: np.ndarray):
+        """A counter of facts at (territory, rep, grid month), for summing several weights over the same facts:
+        the (scope, month) cell of every fact is worked out once."""
         nm = self.grid.n_months
         ok = month_col >= 0
-        w = np.broadcast_to(np.asarray(weights, dtype=float), month_col.shape)
-        t_ok = ok & (territory >= 0)
-        r_ok = ok & (rep >= 0)
-        idx = np.concatenate([territory[t_ok] * nm + month_col[t_ok], (self.T + rep[r_ok]) * nm + month_col[r_ok]])
-        out = np.bincount(idx, weights=np.concatenate([w[t_ok], w[r_ok]]), minlength=self.S * nm)
-        out = out.reshape(self.S, nm)
-        self.tree.subtree_sums(out[: self.T])
-        return out
+        t_sel = np.flatnonzero(ok & (territory >= 0))
+        r_sel = np.flatnonzero(ok & (rep >= 0))
+        idx = np.concatenate(
+            [territory[t_sel] * nm + month_col[t_sel], (self.T + rep[r_sel]) * nm + month_col[r_sel]]
+        )
+        sel = np.concatenate([t_sel, r_sel])
+
+        def count(weights) -> np.ndarray:
+            w = np.asarray(weights, dtype=float)
+            if w.ndim == 0:
+                out = np.bincount(idx, minlength=self.S * nm) * float(w)
+            else:
+                out = np.bincount(idx, weights=w[sel], minlength=self.S * nm)
+            out = out.reshape(self.S, nm)
+            self.tree.subtree_sums(out[: self.T])
+            return out
+
+        return count
 
     def compute(self) -> None:
         g = self.grid
@@ -422,21 +509,23 @@ class BatchEngine:
             "poc_success_lost": lost & (poc == 1),
             "cross_brand_deals": won & (self.n_lines[closed] >= 2),
         }
+        at_close_count = self.tally(t_close, r_close, m_close)
         for name, weights in at_close.items():
-            self.stats[name] = self.monthly(t_close, r_close, m_close, weights)
+            self.stats[name] = at_close_count(weights)
 
         opened = np.flatnonzero(self.d_opened > 0)
         t_open = self.deal_territory(opened, self.d_opened[opened])
         r_open = self.d_rep[opened]
         m_open = g.month_col(self.d_opened[opened])
-        self.stats["new"] = self.monthly(t_open, r_open, m_open, 1.0)
-        self.stats["cohort_won"] = self.monthly(t_open, r_open, m_open, self.d_stage[opened] == 1)
-        self.stats["play_new"] = self.monthly(t_open, r_open, m_open, self.d_play[opened])
+        at_open_count = self.tally(t_open, r_open, m_open)
+        self.stats["new"] = at_open_count(1.0)
+        self.stats["cohort_won"] = at_open_count(self.d_stage[opened] == 1)
+        self.stats["play_new"] = at_open_count(self.d_play[opened])
         # A finished POC counts when the deal closed, or, on a deal still open, in the period it was engaged.
         still_open = ~((self.d_stage[opened] > 0) & (self.d_close[opened] > 0))
         for name, code in (("poc_success", 1), ("poc_failure", 2)):
-            self.stats[name] = self.monthly(t_close, r_close, m_close, poc == code) + self.monthly(
-                t_open, r_open, m_open, still_open & (self.d_poc[opened] == code)
+            self.stats[name] = at_close_count(poc == code) + at_open_count(
+                still_open & (self.d_poc[opened] == code)
             )
         self._certification_stats(closed, t_close, r_close, m_close, won)
         self._open_pipeline(all_deals)
@@ -510,22 +599,25 @@ class BatchEngine:
         value = np.where(np.isnan(self.d_amount[deals]), self.d_list_price[deals], self.d_amount[deals])
         poc_open = (self.d_poc[deals] == 1) & (self.d_stage[deals] != 1)
         rep, credited = self.d_rep[deals], self.d_terr[deals]
-        combos, combo = np.unique(np.stack([rep, credited]), axis=1, return_inverse=True)
+        span = self.T + 1
+        keys, combo = np.unique((rep + 1) * span + credited + 1, return_inverse=True)
         combo = combo.reshape(-1)
-        C = combos.shape[1]
+        C = len(keys)
         snapshot = np.minimum(g.end[:nm], self.t)
-        c_rep = np.repeat(combos[0], nm)
+        c_rep = np.repeat(keys // span - 1, nm)
         t = self.territory_on(c_rep, np.tile(snapshot, C))
-        t = np.where(t < 0, np.repeat(combos[1], nm), t)
+        t = np.where(t < 0, np.repeat(keys % span - 1, nm), t)
         t = np.where((t < 0) & (c_rep < 0), self.tree.root, t)
         cols = np.tile(np.arange(nm), C)
+        count = self.tally(t, c_rep, cols)
+        opens, closes = combo * (nm + 1) + start_col, combo * (nm + 1) + end_col
         for name, weights in (("open_count", 1.0), ("open_value", value), ("open_poc_success", poc_open)):
-            delta = np.zeros((C, nm + 1))
             w = np.broadcast_to(np.asarray(weights, dtype=float), deals.shape)
-            np.add.at(delta, (combo, start_col), w)
-            np.add.at(delta, (combo, end_col), -w)
-            running = np.cumsum(delta[:, :nm], axis=1).reshape(-1)
-            monthly = self.monthly(t, c_rep, cols, running)
+            delta = np.bincount(opens, weights=w, minlength=C * (nm + 1)) - np.bincount(
+                closes, weights=w, minlength=C * (nm + 1)
+            )
+            running = np.cumsum(delta.reshape(C, nm + 1)[:, :nm], axis=1).reshape(-1)
+            monthly = count(running)
             self.stats[name] = np.round(monthly, 6) if name == "open_value" else np.rint(monthly)
 
     # --- reps in scope --------------------------------------------------------------------------------------
@@ -566,7 +658,11 @@ class BatchEngine:
 
     def count_cells(self, cells: np.ndarray) -> np.ndarray:
         """Count per (scope, period) of an array of cells (scope × grid size + period column)."""
-        return np.bincount(cells, minlength=self.S * self.grid.size).reshape(self.S, self.grid.size).astype(float)
+        return (
+            np.bincount(cells, minlength=self.S * self.grid.size)
+            .reshape(self.S, self.grid.size)
+            .astype(float)
+        )
 
     def _reps(self) -> None:
         g = self.grid
@@ -725,7 +821,9 @@ class BatchEngine:
             case "rep_turnover":
                 return ratio(self.leavers, (self.on_start + self.on_end) / 2)
             case "certified_reps_pct":
-                return ratio(self._count_reps(self.on_snapshot, self._certified_matrix(fkey)), self.n_on_snapshot)
+                return ratio(
+                    self._count_reps(self.on_snapshot, self._certified_matrix(fkey)), self.n_on_snapshot
+                )
             case "program_participation_pct":
                 inside = self._count_reps(self.active, self._programme_matrix(metric_filter or {}))
                 return ratio(inside, self.n_active)
@@ -741,8 +839,10 @@ class BatchEngine:
         g = self.grid
         snap = np.minimum(g.end, self.t)
         reps = np.repeat(np.arange(self.R), g.size)
-        return self.certified(fkey, reps, np.tile(snap, self.R)).reshape(self.R, g.size) if self.R else np.zeros(
-            (1, g.size), dtype=bool
+        return (
+            self.certified(fkey, reps, np.tile(snap, self.R)).reshape(self.R, g.size)
+            if self.R
+            else np.zeros((1, g.size), dtype=bool)
         )
 
     def _programme_matrix(self, metric_filter: dict) -> np.ndarray:
@@ -751,7 +851,11 @@ class BatchEngine:
         kind, program = metric_filter.get("kind"), metric_filter.get("program")
         rep_index = _index_of(self.rep_ids, [p[0] for p in self.participations])
         for (_rep, k, pid, start, end), r in zip(self.participations, rep_index, strict=True):
-            if r < 0 or (kind is not None and k != kind) or (program is not None and str(pid) != str(program)):
+            if (
+                r < 0
+                or (kind is not None and k != kind)
+                or (program is not None and str(pid) != str(program))
+            ):
                 continue
             inside[r] |= (start.toordinal() <= g.end) & ((end.toordinal() if end else FAR) >= g.start)
         return inside
@@ -831,7 +935,9 @@ class BatchEngine:
             value[:, cols] = np.where(fill, agg, value[:, cols])
             coverage[:, cols] = np.where(fill, count / group, coverage[:, cols])
         if kpi.tree_aggregation != TreeAggregation.NONE and self.T:
-            self._manual_tree(kpi, value, coverage, np.where(has_own, np.nan_to_num(own_weight, nan=1.0), NAN))
+            self._manual_tree(
+                kpi, value, coverage, np.where(has_own, np.nan_to_num(own_weight, nan=1.0), NAN)
+            )
         return value, coverage
 
     def _manual_tree(self, kpi: KPI, value: np.ndarray, coverage: np.ndarray, own_weight: np.ndarray) -> None:
@@ -854,7 +960,11 @@ class BatchEngine:
             if kpi.tree_aggregation == TreeAggregation.SUM:
                 agg = np.where(n > 0, total, NAN)
             elif kpi.tree_aggregation == TreeAggregation.WEIGHTED:
-                agg = np.where(acc["weights"][parents] != 0, ratio(acc["weighted"][parents], acc["weights"][parents]), mean)
+                agg = np.where(
+                    acc["weights"][parents] != 0,
+                    ratio(acc["weighted"][parents], acc["weights"][parents]),
+                    mean,
+                )
             else:
                 agg = mean
             fill = np.isnan(value[parents])

@@ -212,7 +212,9 @@ class RollupRun(models.Model):
     rows = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"{self.org_id} @ {self.started_at:%Y-%m-%d %H:%M:%S}: {self.rows} rows in {self.seconds:.2f} s"
+        return (
+            f"{self.org_id} @ {self.started_at:%Y-%m-%d %H:%M:%S}: {self.rows} rows in {self.seconds:.2f} s"
+        )
 
 
 class ScopeRollup(models.Model):
@@ -224,7 +226,11 @@ class ScopeRollup(models.Model):
     # organisation, territory or rep still deletes its rows (Django's cascade), and a recompute only
     # writes ids it has just read.
     org = models.ForeignKey(
-        "scorecard.Organization", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+        "scorecard.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     run = models.ForeignKey(
         RollupRun, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
@@ -234,7 +240,12 @@ class ScopeRollup(models.Model):
         db_constraint=False,
     )  # fmt: skip
     rep = models.ForeignKey(
-        "territories.Rep", null=True, blank=True, on_delete=models.CASCADE, db_index=False, db_constraint=False
+        "territories.Rep",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
     )
     period = models.CharField(max_length=10)
     data = models.BinaryField()

@@ -145,7 +145,9 @@ def run_pending(org_id: int) -> int | None:
         from .services import rollups_recompute
 
         org = Organization.objects.get(pk=org_id)
-        stored = rollups_recompute(org=org, period_keys=None if RecomputeRequest.ALL in requested else requested)
+        stored = rollups_recompute(
+            org=org, period_keys=None if RecomputeRequest.ALL in requested else requested
+        )
         _count_run(org_id)
         RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
         return stored

@@ -107,7 +107,9 @@ def stored_figures(org: Organization) -> list[tuple]:
                 continue
             for kpi in kpis:
                 figures = stored.row(kpi, scope)
-                out.append((period, scope, kpi.slug, *(figures[name] for name in NUMBER_FIELDS), figures["status"]))
+                out.append(
+                    (period, scope, kpi.slug, *(figures[name] for name in NUMBER_FIELDS), figures["status"])
+                )
     return out
 
 

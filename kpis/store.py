@@ -62,9 +62,7 @@ def encode(batch: Batch, org_id: int, run_id: int) -> list[tuple]:
         header = bytes([VERSION, int(m)])
         for i, values in zip(rows.tolist(), block, strict=True):
             blobs[i] = header + values.tobytes()
-    return [
-        (org_id, run_id, territory[i], rep[i], period[i], blobs[i]) for i in range(len(s_idx))
-    ]
+    return [(org_id, run_id, territory[i], rep[i], period[i], blobs[i]) for i in range(len(s_idx))]
 
 
 def decode(data: bytes, kpi_count: int) -> dict[str, np.ndarray]:
@@ -137,7 +135,9 @@ class StoredRows:
         rows = rows.filter(Q(territory_id__in=territory_ids) | Q(rep_id__in=rep_ids))
         self.runs: dict[int, dict[int, int]] = {}
         self.rows: dict[tuple[str, Scope], tuple[dict[int, int], dict[str, np.ndarray]]] = {}
-        for run_id, tid, rid, period, data in rows.values_list("run_id", "territory_id", "rep_id", "period", "data"):
+        for run_id, tid, rid, period, data in rows.values_list(
+            "run_id", "territory_id", "rep_id", "period", "data"
+        ):
             if run_id not in self.runs:
                 kpi_ids = RollupRun.objects.get(pk=run_id).kpi_ids
                 self.runs[run_id] = {kpi_id: i for i, kpi_id in enumerate(kpi_ids)}

@@ -159,16 +159,38 @@ def _build(build, spec):
         if move <= start:
             moves = [(leaves[second % len(leaves)], start, None)]
         else:
-            moves = [(leaves[first % len(leaves)], start, move - timedelta(days=1)), (leaves[second % len(leaves)], move, None)]
+            moves = [
+                (leaves[first % len(leaves)], start, move - timedelta(days=1)),
+                (leaves[second % len(leaves)], move, None),
+            ]
         reps.append(
-            b.rep(f"Rep{i}", *moves, hire=None if hire is None else _day(hire), leave=None if leave is None else _day((-400 if hire is None else hire) + leave))
+            b.rep(
+                f"Rep{i}",
+                *moves,
+                hire=None if hire is None else _day(hire),
+                leave=None if leave is None else _day((-400 if hire is None else hire) + leave),
+            )
         )
     products = [b.product(f"P{i}", line) for i, line in enumerate(["Alpha", "Beta", "Alpha"])]
     accounts = [Account.objects.create(org=org, external_id=f"A{i}", name=f"A{i}") for i in range(4)]
     play = StrategicPlay.objects.create(org=org, name="Play")
     deliverable = Deliverable.objects.create(org=org, name="Demo")
     house = b.territory(leaves[0])
-    for rep_i, stage, engage_day, cycle, amount, account, prods, partner, has_play, poc, deliv, ident, profit in spec["deals"]:
+    for (
+        rep_i,
+        stage,
+        engage_day,
+        cycle,
+        amount,
+        account,
+        prods,
+        partner,
+        has_play,
+        poc,
+        deliv,
+        ident,
+        profit,
+    ) in spec["deals"]:
         rep = reps[rep_i % len(reps)] if rep_i >= 0 else None
         engage = _day(engage_day)
         opp = b.deal(
@@ -228,7 +250,11 @@ def _build(build, spec):
 
 
 @pytest.mark.django_db
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(spec=spec_strategy)
 def test_stored_rollups_equal_the_reference_on_generated_organisations(build, spec):
     org = _build(build, spec)
@@ -241,7 +267,13 @@ def test_a_full_recompute_runs_a_bounded_number_of_queries(build, django_assert_
     b = build()
     reps = [b.rep(f"Rep{i}", (f"Acme/R{i % 3}/T{i % 5}", date(2016, 1, 1), None)) for i in range(12)]
     for i in range(60):
-        b.deal(reps[i % 12], ["won", "lost", "engaging"][i % 3], engage=_day(i * 9), close=_day(i * 9 + 20), amount=100 + i)
+        b.deal(
+            reps[i % 12],
+            ["won", "lost", "engaging"][i % 3],
+            engage=_day(i * 9),
+            close=_day(i * 9 + 20),
+            amount=100 + i,
+        )
     with django_assert_max_num_queries(25):
         stored = rollups_recompute(org=b.org, today=_day(700))
     assert stored > 100

@@ -119,7 +119,9 @@ def test_an_edit_recomputes_only_the_affected_periods_and_matches_a_full_recompu
         opp.amount = 130
         opp.save()
     # 2018-Q3 compares with nothing the edit touched: its rows were not rewritten.
-    assert set(ScopeRollup.objects.filter(org=b.org, period="2018-Q3").values_list("pk", flat=True)) == untouched
+    assert (
+        set(ScopeRollup.objects.filter(org=b.org, period="2018-Q3").values_list("pk", flat=True)) == untouched
+    )
     assert _stored(b, path="Acme") == 130 and _stored(b, path="Acme/East") == 130
     assert _stored(b, period="2018", path="Acme") == 70
     incremental = stored_figures(b.org)

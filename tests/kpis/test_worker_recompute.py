@@ -179,7 +179,9 @@ def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, wor
 
     worker.start()
     wait_for(
-        lambda: _drained(b.org) and ScopeRollup.objects.filter(org=b.org).exists(), timeout=120, what="recovery"
+        lambda: _drained(b.org) and ScopeRollup.objects.filter(org=b.org).exists(),
+        timeout=120,
+        what="recovery",
     )
     after_recovery = _snapshot(b.org)
     rollups_recompute(org=b.org)
