@@ -246,6 +246,7 @@ class BatchEngine:
         self.today = today
         self.t = today.toordinal()
         self.fsm = org.fiscal_year_start_month
+        self._by_kpi: dict[int, dict[int, list]] = {}
         self._load()
         self._nothing = np.full((self.S, self.grid.size), NAN)
         self._nothing.flags.writeable = False
@@ -353,6 +354,8 @@ class BatchEngine:
         prices = np.array([float(products[p[1]][1] or 0) for p in pairs])
         n = len(self.d_id)
         self.d_list_price = np.bincount(deal_of, weights=prices, minlength=n) if pairs else np.zeros(n)
+        self.pair_deal: np.ndarray
+        self.pair_line: np.ndarray
         self.pair_deal, self.pair_line = (
             np.unique(np.stack([deal_of, lines]), axis=1)
             if pairs
@@ -459,6 +462,7 @@ class BatchEngine:
 
         def count(weights) -> np.ndarray:
             w = np.asarray(weights, dtype=float)
+            out: np.ndarray
             if w.ndim == 0:
                 out = np.bincount(idx, minlength=self.S * nm) * float(w)
             else:
@@ -890,7 +894,7 @@ class BatchEngine:
     def _sparse(self, rows, kpi_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Measurements or targets of one KPI as two S × P arrays (value, second column)."""
         g = self.grid
-        by_kpi = self.__dict__.setdefault("_by_kpi", {}).get(id(rows))
+        by_kpi = self._by_kpi.get(id(rows))
         if by_kpi is None:
             by_kpi = defaultdict(list)
             for row in rows:

@@ -46,7 +46,9 @@ def encode(batch: Batch, org_id: int, run_id: int) -> list[tuple]:
             continue
         has_any = ~np.all(np.isnan(batch.fields[name]), axis=0)
         present[name] = has_any & ~batch.compared_stored[name] if name in batch.compared_stored else has_any
-    mask = sum(present[name].astype(np.int64) * BIT[name] for name in FIELDS)
+    mask = np.zeros(stored.shape, dtype=np.int64)
+    for name in FIELDS:
+        mask |= present[name].astype(np.int64) * BIT[name]
     s_idx, p_idx = np.nonzero(stored)
     masks = mask[s_idx, p_idx]
     T = len(batch.territory_ids)

@@ -327,7 +327,7 @@ ADMIN_CHANGELISTS = [
     "kpis_kpi",
     "kpis_target",
     "kpis_measurement",
-    "kpis_rollup",
+    "kpis_rolluprun",
     "kpis_note",
 ]
 
@@ -341,7 +341,7 @@ def test_admin_changelist_and_add_page_render(login, world, name):
         assert client.get(url, {"org__id__exact": world.org.pk}).status_code == 200
     assert client.get(url, {"q": "Nordics"}).status_code == 200
     add = client.get(reverse(f"admin:{name}_add"))
-    assert add.status_code == (403 if name == "kpis_rollup" else 200)
+    assert add.status_code == (403 if name == "kpis_rolluprun" else 200)
 
 
 def test_admin_change_pages_render_for_tree_rep_and_kpi(login, world):

@@ -18,7 +18,7 @@ from kpis.engine import Engine
 from kpis.services import measurement_set, rollups_recompute, target_set
 from kpis.store import StoredRows
 from people.models import Certification, CertificationType, Program, ProgramParticipation
-from sales.models import Account, Deliverable, Opportunity, StrategicPlay
+from sales.models import Account, Deliverable, StrategicPlay
 from scorecard.demo import demo_create
 
 FIELDS = (
