@@ -26,6 +26,8 @@ from datetime import date, timedelta
 
 import numpy as np
 from django.db import connection
+from django.db.models import Max, Min, Q
+from django.db.models.functions import Coalesce
 from psycopg import pq
 
 from kpis import formula as formula_lang
@@ -157,7 +159,13 @@ class Tree:
 
 
 def _fetch_columns(
-    table: str, alias: str, columns: dict[str, str], org_id: int, floats: set[str], chunk: int = 500_000
+    table: str,
+    alias: str,
+    columns: dict[str, str],
+    org_id: int,
+    floats: set[str],
+    where: str = "",
+    chunk: int = 500_000,
 ) -> dict:
     """One organisation's rows of numeric columns (ints: -1 for NULL; floats: NaN) as numpy arrays.
 
@@ -166,12 +174,13 @@ def _fetch_columns(
     """
     names = list(columns)
     if connection.vendor == "postgresql":
-        return _copy_columns(table, alias, columns, org_id, floats)
+        return _copy_columns(table, alias, columns, org_id, floats, where)
     select = ", ".join(columns.values())
     parts = []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {select} FROM {table} {alias} WHERE {alias}.org_id = %s ORDER BY {alias}.id", [org_id]
+            f"SELECT {select} FROM {table} {alias} WHERE {alias}.org_id = %s {where} ORDER BY {alias}.id",
+            [org_id],
         )
         while rows := cursor.fetchmany(chunk // 10):
             parts.append(np.array(rows, dtype=float))  # NULL (None) becomes NaN
@@ -182,7 +191,9 @@ def _fetch_columns(
     }
 
 
-def _copy_columns(table: str, alias: str, columns: dict[str, str], org_id: int, floats: set[str]) -> dict:
+def _copy_columns(
+    table: str, alias: str, columns: dict[str, str], org_id: int, floats: set[str], where: str
+) -> dict:
     """PostgreSQL: a binary COPY of fixed-width rows (NULLs replaced), read message by message straight
     from libpq (psycopg's Copy object costs a few microseconds per row) and parsed by numpy at once."""
     names = list(columns)
@@ -192,7 +203,7 @@ def _copy_columns(table: str, alias: str, columns: dict[str, str], org_id: int, 
         else f"COALESCE(CAST({sql} AS BIGINT), -1)"
         for name, sql in columns.items()
     )
-    query = f"COPY (SELECT {select} FROM {table} {alias} WHERE {alias}.org_id = {int(org_id)}) TO STDOUT (FORMAT BINARY)"
+    query = f"COPY (SELECT {select} FROM {table} {alias} WHERE {alias}.org_id = {int(org_id)} {where}) TO STDOUT (FORMAT BINARY)"
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
     pgconn.send_query(query.encode())
@@ -241,9 +252,12 @@ def _index_of(ids: np.ndarray, values) -> np.ndarray:
 class BatchEngine:
     """Loads one organisation and computes every active KPI over the scope × period grid."""
 
-    def __init__(self, org: Organization, today: date) -> None:
+    def __init__(self, org: Organization, today: date, period_keys: list[str] | None = None) -> None:
+        """``period_keys``: compute only what those periods need (their data and two fiscal years before
+        them, for comparisons); None = every period."""
         self.org = org
         self.today = today
+        self.window = None if period_keys is None else [org.parse_period(k) for k in period_keys]
         self.t = today.toordinal()
         self.fsm = org.fiscal_year_start_month
         self._by_kpi: dict[int, dict[int, list]] = {}
@@ -255,7 +269,6 @@ class BatchEngine:
 
     def _load(self) -> None:
         from people.models import Certification, ProgramParticipation
-        from sales.models import Opportunity, Product
         from territories.models import Rep, Territory, TerritoryAssignment
 
         org = self.org
@@ -302,75 +315,6 @@ class BatchEngine:
         self.a_terr = _index_of(self.tree.ids, [x[3] for x in a])
         self.a_key = self.a_rep * BIG + self.a_start
 
-        # One packed integer per deal for its dates and flags, and NULLs left as None (a shared object):
-        # building the Python rows is most of the cost of reading a million deals.
-        bigint = "BIGINT" if connection.vendor == "postgresql" else "INTEGER"
-        packed = f"""
-            (CAST({_ordinal_sql("COALESCE(o.engage_date, o.created_date)")} AS {bigint}) * {1 << 27}
-            + CAST({_ordinal_sql("o.close_date")} AS {bigint}) * {1 << 7}
-            + CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END
-            + CASE WHEN o.channel = 'partner' THEN 4 ELSE 0 END
-            + CASE WHEN o.strategic_play_id IS NULL THEN 0 ELSE 8 END
-            + CASE o.poc WHEN 'success' THEN 16 WHEN 'failure' THEN 32 ELSE 0 END
-            + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END)
-        """
-        columns = {
-            "id": "o.id", "rep": "o.rep_id", "account": "o.account_id", "packed": packed,
-            "amount": "CAST(o.amount AS FLOAT)", "profit": "CAST(o.profit AS FLOAT)",
-            "identifier": "o.identified_by_id", "territory": "o.territory_id",
-        }  # fmt: skip
-        deals = _fetch_columns(Opportunity._meta.db_table, "o", columns, org.pk, floats={"amount", "profit"})
-        self.d_id = deals["id"]
-        self.d_rep = _index_of(self.rep_ids, deals["rep"])
-        self.d_account = deals["account"]
-        packed_values = deals["packed"]
-        flags = packed_values & 127
-        self.d_stage = (flags & 3).astype(np.int8)
-        self.d_partner = (flags & 4).astype(bool)
-        self.d_play = (flags & 8).astype(bool)
-        self.d_poc = ((flags >> 4) & 3).astype(np.int8)
-        self.d_opened = packed_values >> 27
-        self.d_close = (packed_values >> 7) & ((1 << 20) - 1)
-        self.d_engage = np.where(flags & 64, self.d_opened, 0)
-        self.d_amount = deals["amount"]
-        self.d_profit = deals["profit"]
-        self.d_identifier = _index_of(self.rep_ids, deals["identifier"])
-        self.d_terr = _index_of(self.tree.ids, deals["territory"])
-
-        products = {
-            pid: (line, price)
-            for pid, line, price in Product.objects.filter(org=org).values_list("id", "line", "list_price")
-        }
-        line_codes: dict[str, int] = {}
-        pairs = list(
-            Opportunity.products.through.objects.filter(opportunity__org=org).values_list(
-                "opportunity_id", "product_id"
-            )
-        )
-        deal_of = _index_of(self.d_id, [p[0] for p in pairs])
-        lines = np.array(
-            [line_codes.setdefault(products[p[1]][0], len(line_codes)) for p in pairs], dtype=np.int64
-        )
-        prices = np.array([float(products[p[1]][1] or 0) for p in pairs])
-        n = len(self.d_id)
-        self.d_list_price = np.bincount(deal_of, weights=prices, minlength=n) if pairs else np.zeros(n)
-        self.pair_deal: np.ndarray
-        self.pair_line: np.ndarray
-        self.pair_deal, self.pair_line = (
-            np.unique(np.stack([deal_of, lines]), axis=1)
-            if pairs
-            else (
-                np.zeros(0, dtype=np.int64),
-                np.zeros(0, dtype=np.int64),
-            )
-        )
-        self.n_lines = np.bincount(self.pair_deal, minlength=n)
-        delivered = Opportunity.deliverables.through.objects.filter(opportunity__org=org).values_list(
-            "opportunity_id", flat=True
-        )
-        self.d_deliverable = np.zeros(n, dtype=bool)
-        self.d_deliverable[_index_of(self.d_id, list(delivered))] = True
-
         certs = list(
             Certification.objects.filter(org=org).values_list(
                 "rep_id", "type_id", "type__category", "earned", "expires"
@@ -400,24 +344,132 @@ class BatchEngine:
             )
         )
 
-        closed = (self.d_stage > 0) & (self.d_close > 0)
-        dated = [self.d_opened[self.d_opened > 0], self.d_close[closed], self.c_earned]
-        dated.append(
-            np.array(
-                [org.parse_period(x[3]).start.toordinal() for x in (*self.measurements, *self.targets)],
-                dtype=np.int64,
-            )
+        target_days = np.array(
+            [org.parse_period(x[3]).start.toordinal() for x in (*self.measurements, *self.targets)],
+            dtype=np.int64,
         )
-        every = np.concatenate(dated)
+        where = ""
+        if self.window is None:
+            self._load_deals(where)
+            closed = (self.d_stage > 0) & (self.d_close > 0)
+            every = np.concatenate(
+                [self.d_opened[self.d_opened > 0], self.d_close[closed], self.c_earned, target_days]
+            )
+        else:
+            every = np.concatenate([self._deal_days(), self.c_earned, target_days])
         self.first_day = date.fromordinal(int(every.min())) if len(every) else self.today
         self.last_day = date.fromordinal(int(every.max())) if len(every) else self.today
         last = min(max(self.last_day, self.first_day), max(self.today, self.first_day))
-        self.grid = Grid(self.first_day, last, self.fsm)
         self.stored_keys = [
             p.key
             for kind in (P.MONTH, P.QUARTER, P.YEAR)
             for p in P.periods_between(self.first_day, last, kind, self.fsm)
         ]
+        if self.window is None:
+            self.grid = Grid(self.first_day, last, self.fsm)
+        else:
+            first = min(p.start for p in self.window)
+            self.grid = Grid(min(first, last), min(max(p.end for p in self.window), last), self.fsm)
+            # Only deals that can count in the grid: not closed before it starts, not opened after it ends.
+            start, end = date.fromordinal(int(self.grid.start[0])), date.fromordinal(int(self.grid.end.max()))
+            where = f"""
+                AND (o.stage NOT IN ('won', 'lost') OR o.close_date IS NULL OR o.close_date >= '{start}'
+                     OR COALESCE(o.engage_date, o.created_date, o.close_date) >= '{start}')
+                AND (COALESCE(o.engage_date, o.created_date) IS NULL OR COALESCE(o.engage_date, o.created_date) <= '{end}'
+                     OR o.close_date <= '{end}')
+            """
+            self._load_deals(where)
+
+    def _deal_days(self) -> np.ndarray:
+        """First and last dates of the organisation's deals (opened; closed for won / lost deals)."""
+        from sales.models import CLOSED_STAGES, Opportunity
+
+        opened = Coalesce("engage_date", "created_date")
+        closed = Q(stage__in=CLOSED_STAGES)
+        found = Opportunity.objects.filter(org=self.org).aggregate(
+            a=Min(opened),
+            b=Max(opened),
+            c=Min("close_date", filter=closed),
+            d=Max("close_date", filter=closed),
+        )
+        return np.array([d.toordinal() for d in found.values() if d is not None], dtype=np.int64)
+
+    def _load_deals(self, where: str) -> None:
+        from sales.models import Opportunity, Product
+
+        org = self.org
+        # One packed integer per deal for its dates and flags, and NULLs left as None (a shared object):
+        # building the Python rows is most of the cost of reading a million deals.
+        bigint = "BIGINT" if connection.vendor == "postgresql" else "INTEGER"
+        packed = f"""
+            (CAST({_ordinal_sql("COALESCE(o.engage_date, o.created_date)")} AS {bigint}) * {1 << 27}
+            + CAST({_ordinal_sql("o.close_date")} AS {bigint}) * {1 << 7}
+            + CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END
+            + CASE WHEN o.channel = 'partner' THEN 4 ELSE 0 END
+            + CASE WHEN o.strategic_play_id IS NULL THEN 0 ELSE 8 END
+            + CASE o.poc WHEN 'success' THEN 16 WHEN 'failure' THEN 32 ELSE 0 END
+            + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END)
+        """
+        columns = {
+            "id": "o.id", "rep": "o.rep_id", "account": "o.account_id", "packed": packed,
+            "amount": "CAST(o.amount AS FLOAT)", "profit": "CAST(o.profit AS FLOAT)",
+            "identifier": "o.identified_by_id", "territory": "o.territory_id",
+        }  # fmt: skip
+        deals = _fetch_columns(
+            Opportunity._meta.db_table, "o", columns, org.pk, floats={"amount", "profit"}, where=where
+        )
+        self.d_id = deals["id"]
+        self.d_rep = _index_of(self.rep_ids, deals["rep"])
+        self.d_account = deals["account"]
+        packed_values = deals["packed"]
+        flags = packed_values & 127
+        self.d_stage = (flags & 3).astype(np.int8)
+        self.d_partner = (flags & 4).astype(bool)
+        self.d_play = (flags & 8).astype(bool)
+        self.d_poc = ((flags >> 4) & 3).astype(np.int8)
+        self.d_opened = packed_values >> 27
+        self.d_close = (packed_values >> 7) & ((1 << 20) - 1)
+        self.d_engage = np.where(flags & 64, self.d_opened, 0)
+        self.d_amount = deals["amount"]
+        self.d_profit = deals["profit"]
+        self.d_identifier = _index_of(self.rep_ids, deals["identifier"])
+        self.d_terr = _index_of(self.tree.ids, deals["territory"])
+        products = {
+            pid: (line, price)
+            for pid, line, price in Product.objects.filter(org=org).values_list("id", "line", "list_price")
+        }
+        line_codes: dict[str, int] = {}
+        pairs = list(
+            Opportunity.products.through.objects.filter(opportunity__org=org).values_list(
+                "opportunity_id", "product_id"
+            )
+        )
+        deal_of = _index_of(self.d_id, [p[0] for p in pairs])
+        loaded = [i for i, d in enumerate(deal_of) if d >= 0]  # a time window leaves some deals out
+        pairs, deal_of = [pairs[i] for i in loaded], deal_of[loaded]
+        lines = np.array(
+            [line_codes.setdefault(products[p[1]][0], len(line_codes)) for p in pairs], dtype=np.int64
+        )
+        prices = np.array([float(products[p[1]][1] or 0) for p in pairs])
+        n = len(self.d_id)
+        self.d_list_price = np.bincount(deal_of, weights=prices, minlength=n) if pairs else np.zeros(n)
+        self.pair_deal: np.ndarray
+        self.pair_line: np.ndarray
+        self.pair_deal, self.pair_line = (
+            np.unique(np.stack([deal_of, lines]), axis=1)
+            if pairs
+            else (
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+            )
+        )
+        self.n_lines = np.bincount(self.pair_deal, minlength=n)
+        delivered = Opportunity.deliverables.through.objects.filter(opportunity__org=org).values_list(
+            "opportunity_id", flat=True
+        )
+        self.d_deliverable = np.zeros(n, dtype=bool)
+        delivered_index = _index_of(self.d_id, list(delivered))
+        self.d_deliverable[delivered_index[delivered_index >= 0]] = True
 
     # --- attribution -------------------------------------------------------------------------------------
 
@@ -593,7 +645,7 @@ class BatchEngine:
         opened = self.d_opened
         ok = (opened > 0) & (opened <= self.t)
         deals = deals[ok]
-        start_col = g.month_col(opened[deals])
+        start_col = np.where(opened[deals] < g.start[0], 0, g.month_col(opened[deals]))
         is_closed = self.d_stage[deals] > 0
         close = np.where(is_closed & (self.d_close[deals] > 0), self.d_close[deals], 0)
         end_col = np.where(close > 0, g.month_col(close), nm)

@@ -32,7 +32,7 @@ def rollups_recompute(
     started = time.perf_counter()
     today = today or timezone.localdate()
     keys = None if period_keys is None else sorted({org.parse_period(k).key for k in period_keys})
-    batch = BatchEngine(org, today=today).result(keys)
+    batch = BatchEngine(org, today=today, period_keys=keys).result(keys)
     stale = ScopeRollup.objects.filter(org=org)
     if keys is not None:
         stale = stale.filter(period__in=keys)
