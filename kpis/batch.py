@@ -737,7 +737,9 @@ class BatchEngine:
         identifier = np.where(self.d_identifier[opened] >= 0, self.d_identifier[opened], r_open)
         has = identifier >= 0
         keys = self.scope_keys(t_open[has], r_open[has], m_open[has], identifier[has], self.RS)
-        found = np.isin(self.active.cells * self.RS + self.active.member, keys)
+        wanted = self.active.cells * self.RS + self.active.member
+        pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+        found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)  # keys are sorted
         self.n_identifying = self.count_cells(self.active.cells[found])
 
     def _customers(self, won_deals, t, r, m) -> None:

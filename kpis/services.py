@@ -25,9 +25,10 @@ def rollups_recompute(
 ) -> int:
     """Recompute and store the rollups of every scope in the given periods (None = every period).
 
-    Idempotent: the stored rows of those periods are replaced as a whole; only periods with data are
-    stored, so recomputing some periods stores exactly what a full recompute stores for them. Returns
-    the rows stored.
+    Idempotent: afterwards the stored rows of those periods are exactly what the inputs give; only
+    periods with data are stored, so recomputing some periods stores what a full recompute stores for
+    them. Rows whose figures did not change are left as they are (an edit rewrites the rows of its
+    rep and territory path, not the whole period). Returns the rows the periods hold.
     """
     started = time.perf_counter()
     today = today or timezone.localdate()
@@ -36,15 +37,38 @@ def rollups_recompute(
     stale = ScopeRollup.objects.filter(org=org)
     if keys is not None:
         stale = stale.filter(period__in=keys)
-    stale.delete()
+    existing = {
+        (territory_id, rep_id, period): (pk, run_id, data)
+        for pk, run_id, territory_id, rep_id, period, data in stale.values_list(
+            "pk", "run_id", "territory_id", "rep_id", "period", "data"
+        )
+    }
+    same_layout = {
+        pk
+        for pk, kpi_ids in RollupRun.objects.filter(
+            pk__in={run_id for _pk, run_id, _data in existing.values()}
+        ).values_list("pk", "kpi_ids")
+        if kpi_ids == batch.kpi_ids
+    }
     if settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS:
         time.sleep(settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS)
     run = RollupRun.objects.create(
         org=org, kpi_ids=batch.kpi_ids, today=today, periods=keys, started_at=timezone.now()
     )
     rows = store.encode(batch, org.pk, run.pk)
-    store.insert(rows)
-    RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(rows))
+    changed, gone = [], []
+    for row in rows:
+        old = existing.pop((row[2], row[3], row[4]), None)
+        if old is not None and old[1] in same_layout and bytes(old[2]) == row[5]:
+            continue  # unchanged: keep the stored row
+        if old is not None:
+            gone.append(old[0])
+        changed.append(row)
+    gone += [pk for pk, _run, _data in existing.values()]  # no longer stored
+    for i in range(0, len(gone), 5000):
+        ScopeRollup.objects.filter(pk__in=gone[i : i + 5000]).delete()
+    store.insert(changed)
+    RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(changed))
     # Runs whose rows have all been replaced by later ones are of no further use.
     in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
     RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
