@@ -233,7 +233,7 @@ class ScopeRollup(models.Model):
         db_constraint=False,
     )
     run = models.ForeignKey(
-        RollupRun, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+        RollupRun, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     territory = models.ForeignKey(
         "territories.Territory", null=True, blank=True, on_delete=models.CASCADE, db_index=False,

@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='scoperollup',
             name='run',
-            field=models.ForeignKey(db_index=False, db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='kpis.rolluprun'),
+            field=models.ForeignKey(db_index=False, db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='kpis.rolluprun'),
         ),
         migrations.AddField(
             model_name='scoperollup',

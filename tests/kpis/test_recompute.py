@@ -127,3 +127,14 @@ def test_an_edit_recomputes_only_the_affected_periods_and_matches_a_full_recompu
     incremental = stored_figures(b.org)
     rollups_recompute(org=b.org)
     assert stored_figures(b.org) == incremental
+
+
+def test_an_organisation_with_stored_rollups_can_be_deleted(org_with_deal):
+    from scorecard.models import Organization
+    from scorecard.services import organization_delete
+
+    b = org_with_deal
+    assert ScopeRollup.objects.filter(org=b.org).exists()
+    organization_delete(b.org)
+    assert not Organization.objects.filter(pk=b.org.pk).exists()
+    assert not ScopeRollup.objects.filter(org_id=b.org.pk).exists()
