@@ -26,7 +26,7 @@ from datetime import date, timedelta
 
 import numpy as np
 from django.db import connection
-from django.db.models import Max, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 from psycopg import pq
 
@@ -232,6 +232,14 @@ def _copy_columns(
     return {name: rows[name].astype(float if name in floats else np.int64) for name in names}
 
 
+def _ymd_ordinal(ymd: np.ndarray) -> np.ndarray:
+    """YYYYMMDD numbers → date ordinals (0 stays 0, for no date)."""
+    ymd = np.asarray(ymd, dtype=np.int64)
+    month = (ymd // 10_000 - 1970) * 12 + (ymd // 100) % 100 - 1
+    days = month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + ymd % 100 - 1
+    return np.where(ymd > 0, days + EPOCH, 0)
+
+
 def _ordinal_sql(column: str) -> str:
     """SQL for a date column's proleptic Gregorian ordinal (date.toordinal), 0 for NULL."""
     if connection.vendor == "postgresql":
@@ -348,15 +356,8 @@ class BatchEngine:
             [org.parse_period(x[3]).start.toordinal() for x in (*self.measurements, *self.targets)],
             dtype=np.int64,
         )
-        where = ""
-        if self.window is None:
-            self._load_deals(where)
-            closed = (self.d_stage > 0) & (self.d_close > 0)
-            every = np.concatenate(
-                [self.d_opened[self.d_opened > 0], self.d_close[closed], self.c_earned, target_days]
-            )
-        else:
-            every = np.concatenate([self._deal_days(), self.c_earned, target_days])
+        deal_days, absent = self._deal_summary()
+        every = np.concatenate([deal_days, self.c_earned, target_days])
         self.first_day = date.fromordinal(int(every.min())) if len(every) else self.today
         self.last_day = date.fromordinal(int(every.max())) if len(every) else self.today
         last = min(max(self.last_day, self.first_day), max(self.today, self.first_day))
@@ -367,6 +368,7 @@ class BatchEngine:
         ]
         if self.window is None:
             self.grid = Grid(self.first_day, last, self.fsm)
+            self._load_deals("", absent)
         else:
             first = min(p.start for p in self.window)
             self.grid = Grid(min(first, last), min(max(p.end for p in self.window), last), self.fsm)
@@ -378,58 +380,80 @@ class BatchEngine:
                 AND (COALESCE(o.engage_date, o.created_date) IS NULL OR COALESCE(o.engage_date, o.created_date) <= '{end}'
                      OR o.close_date <= '{end}')
             """
-            self._load_deals(where)
+            self._load_deals(where, absent)
 
-    def _deal_days(self) -> np.ndarray:
-        """First and last dates of the organisation's deals (opened; closed for won / lost deals)."""
+    def _deal_summary(self) -> tuple[np.ndarray, list[str]]:
+        """First and last dates of the organisation's deals (opened; closed for won / lost deals), and the
+        optional columns that are NULL on every deal (house deals, profits, accounts are often absent)."""
         from sales.models import CLOSED_STAGES, Opportunity
 
         opened = Coalesce("engage_date", "created_date")
         closed = Q(stage__in=CLOSED_STAGES)
+        optional = {
+            "account": "account",
+            "profit": "profit",
+            "identifier": "identified_by",
+            "territory": "territory",
+        }
         found = Opportunity.objects.filter(org=self.org).aggregate(
-            a=Min(opened),
-            b=Max(opened),
-            c=Min("close_date", filter=closed),
-            d=Max("close_date", filter=closed),
-        )
-        return np.array([d.toordinal() for d in found.values() if d is not None], dtype=np.int64)
+            a=Min(opened), b=Max(opened), c=Min("close_date", filter=closed), d=Max("close_date", filter=closed),
+            **{name: Count(field) for name, field in optional.items()},
+        )  # fmt: skip
+        days = [found[k].toordinal() for k in "abcd" if found[k] is not None]
+        return np.array(days, dtype=np.int64), [name for name in optional if not found[name]]
 
-    def _load_deals(self, where: str) -> None:
+    def _load_deals(self, where: str, absent: list[str]) -> None:
+        """The deals (those matching ``where``), without the columns in ``absent`` (NULL on every deal)."""
         from sales.models import Opportunity, Product
 
         org = self.org
-        # One packed integer per deal for its dates and flags, and NULLs left as None (a shared object):
-        # building the Python rows is most of the cost of reading a million deals.
-        bigint = "BIGINT" if connection.vendor == "postgresql" else "INTEGER"
-        packed = f"""
-            (CAST({_ordinal_sql("COALESCE(o.engage_date, o.created_date)")} AS {bigint}) * {1 << 27}
-            + CAST({_ordinal_sql("o.close_date")} AS {bigint}) * {1 << 7}
-            + CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END
+        # Dates and flags packed into few integers, and NULLs left as None (a shared object): building the
+        # Python rows is most of the cost of reading deals through a cursor.
+        flags = """(CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END
             + CASE WHEN o.channel = 'partner' THEN 4 ELSE 0 END
             + CASE WHEN o.strategic_play_id IS NULL THEN 0 ELSE 8 END
             + CASE o.poc WHEN 'success' THEN 16 WHEN 'failure' THEN 32 ELSE 0 END
-            + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END)
-        """
+            + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END)"""
+        opened = "COALESCE(o.engage_date, o.created_date)"
+        if connection.vendor == "postgresql":
+            dates = (
+                f"(({_ordinal_sql(opened)})::BIGINT * {1 << 20} + ({_ordinal_sql('o.close_date')})::BIGINT)"
+            )
+        else:  # ISO text: YYYYMMDD numbers are cheaper to make than julianday()
+            dates = (
+                f"(COALESCE(CAST(replace({opened}, '-', '') AS INTEGER), 0) * 100000000"
+                " + COALESCE(CAST(replace(o.close_date, '-', '') AS INTEGER), 0))"
+            )
         columns = {
-            "id": "o.id", "rep": "o.rep_id", "account": "o.account_id", "packed": packed,
-            "amount": "CAST(o.amount AS FLOAT)", "profit": "CAST(o.profit AS FLOAT)",
-            "identifier": "o.identified_by_id", "territory": "o.territory_id",
+            "id": "o.id", "rep": "o.rep_id", "dates": dates, "flags": flags, "amount": "CAST(o.amount AS FLOAT)",
+            "account": "o.account_id", "profit": "CAST(o.profit AS FLOAT)", "identifier": "o.identified_by_id",
+            "territory": "o.territory_id",
         }  # fmt: skip
         deals = _fetch_columns(
-            Opportunity._meta.db_table, "o", columns, org.pk, floats={"amount", "profit"}, where=where
+            Opportunity._meta.db_table,
+            "o",
+            {k: v for k, v in columns.items() if k not in absent},
+            org.pk,
+            floats={"amount", "profit"},
+            where=where,
         )
+        n = len(deals["id"])
+        for name in absent:
+            deals[name] = np.full(n, NAN) if name == "profit" else np.full(n, -1, dtype=np.int64)
         self.d_id = deals["id"]
         self.d_rep = _index_of(self.rep_ids, deals["rep"])
         self.d_account = deals["account"]
-        packed_values = deals["packed"]
-        flags = packed_values & 127
-        self.d_stage = (flags & 3).astype(np.int8)
-        self.d_partner = (flags & 4).astype(bool)
-        self.d_play = (flags & 8).astype(bool)
-        self.d_poc = ((flags >> 4) & 3).astype(np.int8)
-        self.d_opened = packed_values >> 27
-        self.d_close = (packed_values >> 7) & ((1 << 20) - 1)
-        self.d_engage = np.where(flags & 64, self.d_opened, 0)
+        if connection.vendor == "postgresql":
+            self.d_opened, self.d_close = deals["dates"] >> 20, deals["dates"] & ((1 << 20) - 1)
+        else:
+            self.d_opened = _ymd_ordinal(deals["dates"] // 100_000_000)
+            self.d_close = _ymd_ordinal(deals["dates"] % 100_000_000)
+        flag = deals["flags"]
+        self.d_stage = (flag & 3).astype(np.int8)
+        self.d_partner = (flag & 4).astype(bool)
+        self.d_play = (flag & 8).astype(bool)
+        self.d_poc = ((flag >> 4) & 3).astype(np.int8)
+        self.d_engage = np.where(flag & 64, self.d_opened, 0)
         self.d_amount = deals["amount"]
         self.d_profit = deals["profit"]
         self.d_identifier = _index_of(self.rep_ids, deals["identifier"])
