@@ -13,3 +13,22 @@ def organization_get(slug: str) -> Organization:
     if org is None:
         raise CommandError(f"unknown organisation {slug!r}")
     return org
+
+
+def reader_gone(write) -> None:
+    """Run ``write`` (output to stdout); when the reader closes the pipe early (``| head``), stop quietly
+    as command-line tools do instead of printing a traceback."""
+    import os
+    import sys
+
+    try:
+        write()
+        sys.stdout.flush()
+        return
+    except BrokenPipeError:
+        pass
+    # Outside the except block, so the writer's frames (and any open database cursor) are released now.
+    # Python would complain again when flushing stdout at exit: point it at /dev/null first.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(0)

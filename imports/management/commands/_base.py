@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from imports.errors import ImportFailed
-from scorecard.commands import organization_get
+from scorecard.commands import organization_get, reader_gone
 
 
 class ImportCommand(BaseCommand):
@@ -37,7 +37,8 @@ class ExportCommand(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         org = organization_get(options["org"])
-        target = self.stdout if options["file"] == "-" else options["file"]
-        count = self.export(org=org, path=target)
-        if options["file"] != "-":
-            self.stdout.write(f"{count} row(s) written to {options['file']}")
+        if options["file"] == "-":
+            reader_gone(lambda: self.export(org=org, path=self.stdout))
+            return
+        count = self.export(org=org, path=options["file"])
+        self.stdout.write(f"{count} row(s) written to {options['file']}")

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kpis import selectors
 from kpis.services import rollups_recompute
-from scorecard.commands import organization_get
+from scorecard.commands import organization_get, reader_gone
 from scorecard.periods import PeriodError
 
 
@@ -37,9 +37,13 @@ class Command(BaseCommand):
         if not selectors.has_rollups(org, period.key):
             rollups_recompute(org=org, period_keys=[period.key])
         rows = selectors.report_rows(org, period.key, scopes, kpis)
-        if o["format"] == "csv":
-            writer = csv.DictWriter(self.stdout, fieldnames=selectors.REPORT_FIELDS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            self.stdout.write(json.dumps(rows, indent=1))
+
+        def write() -> None:
+            if o["format"] == "csv":
+                writer = csv.DictWriter(self.stdout, fieldnames=selectors.REPORT_FIELDS, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+            else:
+                self.stdout.write(json.dumps(rows, indent=1))
+
+        reader_gone(write)
