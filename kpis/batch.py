@@ -40,7 +40,6 @@ from .engine import ADDITIVE_METRICS, PIPELINE_BETTER_BEFORE, PIPELINE_MIN_CLOSE
 NAN = np.nan
 BIG = 1 << 21  # > any date ordinal we meet (year 5741)
 EPOCH = date(1970, 1, 1).toordinal()
-NO_DAY = -1
 FAR = BIG - 1  # "no end" for assignments, certifications, participations
 
 
@@ -86,7 +85,6 @@ class Grid:
         self.index = {p.key: i for i, p in enumerate(self.periods)}
         self.start = np.array([p.start.toordinal() for p in self.periods])
         self.end = np.array([p.end.toordinal() for p in self.periods])
-        self.kind_offset = {P.MONTH: 0, P.QUARTER: self.n_months, P.YEAR: self.n_months + self.n_quarters}
         self.previous = self._shifted(lambda p: p.previous())
         self.last_year = self._shifted(lambda p: p.last_year())
 
@@ -170,7 +168,7 @@ def _fetch_columns(
     """One organisation's rows of numeric columns (ints: -1 for NULL; floats: NaN) as numpy arrays.
 
     On PostgreSQL as packed binary straight into numpy (no Python object per value); elsewhere through the
-    cursor. Both in chunks, so a million rows never sit in memory twice over.
+    cursor, in chunks, so a million rows' Python objects never exist at once.
     """
     names = list(columns)
     if connection.vendor == "postgresql":
@@ -241,10 +239,8 @@ def _ymd_ordinal(ymd: np.ndarray) -> np.ndarray:
 
 
 def _ordinal_sql(column: str) -> str:
-    """SQL for a date column's proleptic Gregorian ordinal (date.toordinal), 0 for NULL."""
-    if connection.vendor == "postgresql":
-        return f"COALESCE(({column} - DATE '0001-01-01') + 1, 0)"
-    return f"COALESCE(CAST(julianday({column}) - 1721424.5 AS INTEGER), 0)"
+    """PostgreSQL for a date column's proleptic Gregorian ordinal (date.toordinal), 0 for NULL."""
+    return f"COALESCE(({column} - DATE '0001-01-01') + 1, 0)"
 
 
 def _index_of(ids: np.ndarray, values) -> np.ndarray:
@@ -268,7 +264,7 @@ class BatchEngine:
         self.window = None if period_keys is None else [org.parse_period(k) for k in period_keys]
         self.t = today.toordinal()
         self.fsm = org.fiscal_year_start_month
-        self._by_kpi: dict[int, dict[int, list]] = {}
+        self._values: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._load()
         self._nothing = np.full((self.S, self.grid.size), NAN)
         self._nothing.flags.writeable = False
@@ -310,6 +306,8 @@ class BatchEngine:
         self.hire = np.array([r[1].toordinal() if r[1] else 0 for r in reps], dtype=np.int64)
         self.leave = np.array([r[2].toordinal() if r[2] else FAR for r in reps], dtype=np.int64)
         self.S = T + R
+        self.scope_index = {("t", int(pk)): i for i, pk in enumerate(self.tree.ids)}
+        self.scope_index.update({("r", int(pk)): T + i for i, pk in enumerate(self.rep_ids)})
         self.RS = max(R, 1)  # span of rep numbers in (scope, period, rep) keys
 
         a = list(
@@ -341,21 +339,21 @@ class BatchEngine:
 
         self.kpis = list(KPI.objects.filter(org=org, active=True).order_by("id").select_related("objective"))
         self.kpi_by_slug = {k.slug: k for k in self.kpis}
-        self.measurements = list(
-            Measurement.objects.filter(org=org).values_list(
-                "kpi_id", "territory_id", "rep_id", "period", "value", "weight"
-            )
+        measurements = Measurement.objects.filter(org=org).values_list(
+            "kpi_id", "territory_id", "rep_id", "period", "value", "weight"
         )
-        self.targets = list(
-            Target.objects.filter(org=org, superseded_at__isnull=True).values_list(
-                "kpi_id", "territory_id", "rep_id", "period", "goal", "red_flag"
-            )
+        targets = Target.objects.filter(org=org, superseded_at__isnull=True).values_list(
+            "kpi_id", "territory_id", "rep_id", "period", "goal", "red_flag"
         )
-
-        target_days = np.array(
-            [org.parse_period(x[3]).start.toordinal() for x in (*self.measurements, *self.targets)],
-            dtype=np.int64,
-        )
+        # Per KPI: (scope, period key, value or goal, weight or red flag).
+        self.measurements: dict[int, list[tuple]] = defaultdict(list)
+        self.targets: dict[int, list[tuple]] = defaultdict(list)
+        input_days = []
+        for rows, by_kpi in ((measurements, self.measurements), (targets, self.targets)):
+            for kpi_id, tid, rid, period, number, extra in rows:
+                by_kpi[kpi_id].append((("t", tid) if tid else ("r", rid), period, number, extra))
+                input_days.append(org.parse_period(period).start.toordinal())
+        target_days = np.array(input_days, dtype=np.int64)
         deal_days, absent = self._deal_summary()
         every = np.concatenate([deal_days, self.c_earned, target_days])
         self.first_day = date.fromordinal(int(every.min())) if len(every) else self.today
@@ -469,8 +467,8 @@ class BatchEngine:
             )
         )
         deal_of = _index_of(self.d_id, [p[0] for p in pairs])
-        loaded = [i for i, d in enumerate(deal_of) if d >= 0]  # a time window leaves some deals out
-        pairs, deal_of = [pairs[i] for i in loaded], deal_of[loaded]
+        pairs = [p for p, d in zip(pairs, deal_of, strict=True) if d >= 0]  # a time window leaves deals out
+        deal_of = deal_of[deal_of >= 0]
         lines = np.array(
             [line_codes.setdefault(products[p[1]][0], len(line_codes)) for p in pairs], dtype=np.int64
         )
@@ -607,7 +605,7 @@ class BatchEngine:
             self.stats[name] = at_close_count(poc == code) + at_open_count(
                 still_open & (self.d_poc[opened] == code)
             )
-        self._certification_stats(closed, t_close, r_close, m_close, won)
+        self._certification_stats(closed, won, at_close_count)
         self._open_pipeline(all_deals)
         self.sums = {name: g.add_up(v) for name, v in self.stats.items() if not name.startswith("open_")}
         self.sums.update({name: g.at_end(v) for name, v in self.stats.items() if name.startswith("open_")})
@@ -649,15 +647,15 @@ class BatchEngine:
         ic = np.clip(i, 0, None)
         return (rep >= 0) & (i >= 0) & (c_rep[ic] == rep) & (best[ic] - rep * BIG >= day)
 
-    def _certification_stats(self, closed, t_close, r_close, m_close, won) -> None:
+    def _certification_stats(self, closed: np.ndarray, won: np.ndarray, at_close_count) -> None:
         g = self.grid
         self.cert_filters = self._cert_filters()
         earned_t = self.territory_on(self.c_rep, self.c_earned)
         earned_m = g.month_col(self.c_earned)
         for fkey in self.cert_filters:
             held = self.certified(fkey, self.d_rep[closed], self.d_close[closed])
-            self.stats[f"cert_won:{fkey}"] = self.monthly(t_close, r_close, m_close, held & won)
-            self.stats[f"cert_lost:{fkey}"] = self.monthly(t_close, r_close, m_close, held & ~won)
+            self.stats[f"cert_won:{fkey}"] = at_close_count(held & won)
+            self.stats[f"cert_lost:{fkey}"] = at_close_count(held & ~won)
             self.stats[f"certs_earned:{fkey}"] = self.monthly(
                 earned_t, self.c_rep, earned_m, self._cert_mask(fkey) & (self.c_rep >= 0)
             )
@@ -948,11 +946,10 @@ class BatchEngine:
         if revenue_kpi is None:
             return np.full((self.S, g.size), NAN if slug.endswith("pct") else 0.0)
         goal = np.full((self.RS, g.size), NAN)
-        rep_index = {int(r): i for i, r in enumerate(self.rep_ids)}
-        for kpi_id, _tid, rid, period, target_goal, _red in self.targets:
+        for scope, period, target_goal, _red in self.targets.get(revenue_kpi.id, ()):
             col = g.index.get(period)
-            if kpi_id == revenue_kpi.id and rid is not None and col is not None:
-                goal[rep_index[rid], col] = float(target_goal)
+            if scope[0] == "r" and col is not None:
+                goal[self.scope_index[scope] - self.T, col] = float(target_goal)
         has = ~np.isnan(goal)
         revenue = self.sums["won_amount"][self.T :]
         at = np.zeros_like(has)
@@ -961,33 +958,19 @@ class BatchEngine:
         at_target = self._count_reps(self.active, at)
         return at_target if slug == "reps_at_target" else ratio(at_target, with_target)
 
-    def _scope_index(self, territory_id, rep_id) -> int | None:
-        if territory_id is not None:
-            i = _index_of(self.tree.ids, [territory_id])[0]
-        else:
-            i = _index_of(self.rep_ids, [rep_id])[0]
-            i = -1 if i < 0 else self.T + i
-        return None if i < 0 else int(i)
-
-    def _sparse(self, rows, kpi_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """Measurements or targets of one KPI as two S × P arrays (value, second column)."""
-        g = self.grid
-        by_kpi = self._by_kpi.get(id(rows))
-        if by_kpi is None:
-            by_kpi = defaultdict(list)
-            for row in rows:
-                by_kpi[row[0]].append(row)
-            self._by_kpi[id(rows)] = by_kpi
-        if kpi_id not in by_kpi:
+    def _sparse(self, rows: dict[int, list[tuple]], kpi_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Measurements or targets of one KPI as two S × P arrays (value or goal, weight or red flag)."""
+        if kpi_id not in rows:
             return self._nothing, self._nothing
+        g = self.grid
         first = np.full((self.S, g.size), NAN)
         second = np.full((self.S, g.size), NAN)
-        for _kpi, tid, rid, period, a, b in by_kpi.get(kpi_id, ()):
-            col, scope = g.index.get(period), self._scope_index(tid, rid)
-            if col is None or scope is None:
+        for scope, period, a, b in rows[kpi_id]:
+            col, row = g.index.get(period), self.scope_index.get(scope)
+            if col is None or row is None:
                 continue
-            first[scope, col] = float(a)
-            second[scope, col] = NAN if b is None else float(b)
+            first[row, col] = float(a)
+            second[row, col] = NAN if b is None else float(b)
         return first, second
 
     def manual(self, kpi: KPI) -> tuple[np.ndarray, np.ndarray]:
@@ -1085,9 +1068,8 @@ class BatchEngine:
 
     def value(self, kpi: KPI) -> tuple[np.ndarray, np.ndarray]:
         """(value, coverage) of a KPI for every scope and grid period (memoised)."""
-        memo = self.__dict__.setdefault("_values", {})
-        if kpi.id in memo:
-            return memo[kpi.id]
+        if kpi.id in self._values:
+            return self._values[kpi.id]
         base, coverage = self.base(kpi)
         if kpi.transform != Transform.VALUE:
             g = self.grid
@@ -1097,7 +1079,7 @@ class BatchEngine:
         future = self.grid.start > self.t
         base = np.where(future, NAN, base)
         coverage = np.where(future, NAN, coverage)
-        memo[kpi.id] = (base, coverage)
+        self._values[kpi.id] = (base, coverage)
         return base, coverage
 
     def is_sum_type(self, kpi: KPI) -> bool:
@@ -1130,7 +1112,7 @@ class BatchEngine:
             # Only the KPI default (or nothing) applies, and it is not summed up the tree.
             return goal, red, np.full(goal.shape, default_goal is not None)
         stored_goal, stored_red = goal.copy(), red.copy()
-        if self.T and self.is_sum_type(kpi) and (explicit.any() or default_goal is not None):
+        if self.T and self.is_sum_type(kpi):
             tree = self.tree
             children = tree.children_count()
             full_goal, full_red = resolved(goal[: self.T], red[: self.T])

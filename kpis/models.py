@@ -193,13 +193,6 @@ class Measurement(models.Model):
         return f"{self.kpi} {self.territory or self.rep} {self.period} = {self.value}"
 
 
-class Status(models.TextChoices):
-    RED = "red", "Red"
-    YELLOW = "yellow", "Yellow"
-    GREEN = "green", "Green"
-    GRAY = "gray", "Gray"
-
-
 class RollupRun(models.Model):
     """One recompute: the KPI order of the rows it stored, the day it computed as of, what it cost."""
 

@@ -96,8 +96,10 @@ def has_rollups(org: Organization, period_key: str) -> bool:
 def stored_figures(org: Organization) -> list[tuple]:
     """Every stored (period, scope, KPI) with its §5 figures, sorted: for comparing two recomputes."""
     kpis = report_kpis(org)
-    scopes = [("t", pk) for pk in Territory.objects.filter(org=org).values_list("pk", flat=True)]
-    scopes += [("r", pk) for pk in Rep.objects.filter(org=org).values_list("pk", flat=True)]
+    scopes = [
+        ("t", pk) for pk in Territory.objects.filter(org=org).order_by("pk").values_list("pk", flat=True)
+    ]
+    scopes += [("r", pk) for pk in Rep.objects.filter(org=org).order_by("pk").values_list("pk", flat=True)]
     out = []
     periods = sorted(set(ScopeRollup.objects.filter(org=org).values_list("period", flat=True)))
     for period in periods:

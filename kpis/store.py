@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.db import connection
+from django.db.models import Q
 
 from scorecard.models import Organization
 
@@ -131,24 +132,19 @@ class StoredRows:
         self.compare = {"previous": self.period.previous().key, "last_year": self.period.last_year().key}
         territory_ids = [i for kind, i in scopes if kind == "t"]
         rep_ids = [i for kind, i in scopes if kind == "r"]
-        rows = ScopeRollup.objects.filter(org=org, period__in=[period_key, *self.compare.values()])
-        from django.db.models import Q
-
-        rows = rows.filter(Q(territory_id__in=territory_ids) | Q(rep_id__in=rep_ids))
-        self.runs: dict[int, dict[int, int]] = {}
+        rows = list(
+            ScopeRollup.objects.filter(org=org, period__in=[period_key, *self.compare.values()])
+            .filter(Q(territory_id__in=territory_ids) | Q(rep_id__in=rep_ids))
+            .values_list("run_id", "territory_id", "rep_id", "period", "data")
+        )
+        runs = RollupRun.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", "kpi_ids")
+        # Each run's KPI order: kpi id -> position of its values in the run's rows.
+        positions = {pk: {kpi_id: i for i, kpi_id in enumerate(kpi_ids)} for pk, kpi_ids in runs}
         self.rows: dict[tuple[str, Scope], tuple[dict[int, int], dict[str, np.ndarray]]] = {}
-        for run_id, tid, rid, period, data in rows.values_list(
-            "run_id", "territory_id", "rep_id", "period", "data"
-        ):
-            if run_id not in self.runs:
-                kpi_ids = RollupRun.objects.get(pk=run_id).kpi_ids
-                self.runs[run_id] = {kpi_id: i for i, kpi_id in enumerate(kpi_ids)}
-            position = self.runs[run_id]
+        for run_id, tid, rid, period, data in rows:
             scope = ("t", tid) if tid is not None else ("r", rid)
+            position = positions[run_id]
             self.rows[(period, scope)] = (position, decode(bytes(data), len(position)))
-
-    def exists(self) -> bool:
-        return any(period == self.period.key for period, _scope in self.rows)
 
     def _field(self, period: str, scope: Scope, kpi: KPI, name: str) -> float | None:
         found = self.rows.get((period, scope))
