@@ -110,6 +110,7 @@ class RepRecord:
 def rollups_mark_stale(*, org, counts: Iterable[Counts]) -> None:
     """After a change, every period's rollups are stale; the bulk writes above send no model signals."""
     if any(c.changed for c in counts):
+        recompute.deals_changed(org.pk, None)
         recompute.request(org.pk, None)
 
 

@@ -19,10 +19,13 @@ stored period shows (and the base of a transform KPI in those periods) is comput
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 from django.db import connection
@@ -36,6 +39,7 @@ from scorecard import periods as P
 from scorecard.models import Organization
 
 from .engine import ADDITIVE_METRICS, PIPELINE_BETTER_BEFORE, PIPELINE_MIN_CLOSED, Engine
+from .warm import Stale, WarmDeals
 
 NAN = np.nan
 BIG = 1 << 21  # > any date ordinal we meet (year 5741)
@@ -243,6 +247,11 @@ def _ordinal_sql(column: str) -> str:
     return f"COALESCE(({column} - DATE '0001-01-01') + 1, 0)"
 
 
+def _units(value) -> int:
+    """A money value (Decimal, None = 0) in whole UNITS."""
+    return 0 if value is None else int((Decimal(value) * UNITS).to_integral_value(ROUND_HALF_EVEN))
+
+
 def _index_of(ids: np.ndarray, values) -> np.ndarray:
     """Position of each value in the id array (-1 for none / unknown)."""
     values = np.asarray(values, dtype=np.int64)
@@ -253,18 +262,128 @@ def _index_of(ids: np.ndarray, values) -> np.ndarray:
     return np.where((values >= 0) & (ids[order][pos] == values), order[pos], -1)
 
 
+UNITS = 10_000  # money is counted in whole 1/10,000s (the precision amounts are stored with)
+_LOW = (1 << 26) - 1
+
+
+def bincount_exact(idx: np.ndarray, units: np.ndarray, minlength: int) -> np.ndarray:
+    """Σ of int64 ``units`` per index, exactly (int64): two float bincounts of 26-bit halves, each far
+    below 2^53 for any realistic number of deals. Exact sums do not depend on order, so removing a deal
+    and adding its new version gives what a recount gives."""
+    units = np.asarray(units, dtype=np.int64)
+    high = np.rint(np.bincount(idx, weights=units >> 26, minlength=minlength)).astype(np.int64)
+    low = np.rint(np.bincount(idx, weights=units & _LOW, minlength=minlength)).astype(np.int64)
+    return (high << 26) + low
+
+
+DEAL_FIELDS = (
+    "id", "rep_id", "terr_id", "identifier_id", "account", "opened", "close", "stage", "partner", "play",
+    "poc", "engage", "amount", "amount_null", "profit", "profit_null", "list_price", "n_lines", "deliverable",
+)  # fmt: skip
+
+
+@dataclass
+class Deals:
+    """Deals as columns: ids and raw foreign ids, dates as ordinals (0 = none), money in int64 UNITS,
+    stage 0 open / 1 won / 2 lost, poc 0 none / 1 success / 2 failure; ``rep`` / ``terr`` / ``identifier``
+    are indices into the engine's reps and territories (-1 for none), ``pair_deal`` / ``pair_line`` the
+    distinct (deal index, product line code) pairs."""
+
+    id: np.ndarray
+    rep_id: np.ndarray
+    terr_id: np.ndarray
+    identifier_id: np.ndarray
+    account: np.ndarray
+    opened: np.ndarray
+    close: np.ndarray
+    stage: np.ndarray
+    partner: np.ndarray
+    play: np.ndarray
+    poc: np.ndarray
+    engage: np.ndarray
+    amount: np.ndarray
+    amount_null: np.ndarray
+    profit: np.ndarray
+    profit_null: np.ndarray
+    list_price: np.ndarray
+    n_lines: np.ndarray
+    deliverable: np.ndarray
+    pair_deal: np.ndarray
+    pair_line: np.ndarray
+    rep: np.ndarray
+    terr: np.ndarray
+    identifier: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def take(self, pos: np.ndarray) -> Deals:
+        """The deals at ``pos`` (copies), with their product-line pairs."""
+        pos = np.asarray(pos, dtype=np.int64)
+        new_index = np.full(len(self.id), -1)
+        new_index[pos] = np.arange(len(pos))
+        keep = new_index[self.pair_deal] >= 0
+        columns = {f: getattr(self, f)[pos] for f in (*DEAL_FIELDS, "rep", "terr", "identifier")}
+        return Deals(**columns, pair_deal=new_index[self.pair_deal[keep]], pair_line=self.pair_line[keep])
+
+    def days(self) -> np.ndarray:
+        """First and last days opened, and closed (won / lost deals), as in ``BatchEngine._deal_summary``."""
+        opened = self.opened[self.opened > 0]
+        closed = self.close[(self.stage > 0) & (self.close > 0)]
+        return np.array([f(x) for x in (opened, closed) if len(x) for f in (np.min, np.max)], dtype=np.int64)
+
+
+@dataclass
+class Figures:
+    """What deals add up to, before scopes are expanded: additive counts per (scope, grid month) — money
+    as int64 UNITS — and, for distinct counts, (territory, rep, month, member) keys with how many facts
+    have each. Both are sums over deals, so removing deals and adding others is exact."""
+
+    stats: dict[str, np.ndarray]
+    bases: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def plus(self, other: Figures, sign: int) -> Figures:
+        stats = {name: v + sign * other.stats[name] for name, v in self.stats.items()}
+        bases = {}
+        for name, (keys, counts) in self.bases.items():
+            more, more_counts = other.bases[name]
+            merged, inverse = np.unique(np.concatenate([keys, more]), return_inverse=True)
+            total = np.bincount(
+                inverse.reshape(-1),
+                weights=np.concatenate([counts, sign * more_counts]),
+                minlength=len(merged),
+            )
+            total = np.rint(total).astype(np.int64)
+            if (total < 0).any():
+                raise ValueError(f"removing facts that were never counted ({name})")
+            bases[name] = (merged[total > 0], total[total > 0])
+        return Figures(stats, bases)
+
+
 class BatchEngine:
     """Loads one organisation and computes every active KPI over the scope × period grid."""
 
-    def __init__(self, org: Organization, today: date, period_keys: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        org: Organization,
+        today: date,
+        period_keys: list[str] | None = None,
+        warm: WarmDeals | None = None,
+        full_grid: bool = False,
+    ) -> None:
         """``period_keys``: compute only what those periods need (their data and two fiscal years before
-        them, for comparisons); None = every period."""
+        them, for comparisons); None = every period. ``warm``: the organisation's deals kept in memory by a
+        worker (``kpis.warm``), brought up to date with the changed deals instead of reading them all.
+        ``full_grid``: every period even with ``period_keys`` (so the deals can be kept warm)."""
         self.org = org
         self.today = today
-        self.window = None if period_keys is None else [org.parse_period(k) for k in period_keys]
+        self.window = (
+            None if period_keys is None or full_grid or warm else [org.parse_period(k) for k in period_keys]
+        )
         self.t = today.toordinal()
         self.fsm = org.fiscal_year_start_month
         self._values: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.warm = warm
         self._load()
         self._nothing = np.full((self.S, self.grid.size), NAN)
         self._nothing.flags.writeable = False
@@ -354,7 +473,18 @@ class BatchEngine:
                 by_kpi[kpi_id].append((("t", tid) if tid else ("r", rid), period, number, extra))
                 input_days.append(org.parse_period(period).start.toordinal())
         target_days = np.array(input_days, dtype=np.int64)
-        deal_days, absent = self._deal_summary()
+        self.cert_filters = self._cert_filters()
+        self._load_products()
+        old = new = None
+        if self.warm is not None:
+            try:
+                old, new = self.warm.catch_up(self)
+            except Stale:
+                self.warm = None
+        if self.warm is not None:
+            deal_days = self.warm.deals.days()
+        else:
+            deal_days, absent = self._deal_summary()
         every = np.concatenate([deal_days, self.c_earned, target_days])
         self.first_day = date.fromordinal(int(every.min())) if len(every) else self.today
         self.last_day = date.fromordinal(int(every.max())) if len(every) else self.today
@@ -366,7 +496,7 @@ class BatchEngine:
         ]
         if self.window is None:
             self.grid = Grid(self.first_day, last, self.fsm)
-            self._load_deals("", absent)
+            where = ""
         else:
             first = min(p.start for p in self.window)
             self.grid = Grid(min(first, last), min(max(p.end for p in self.window), last), self.fsm)
@@ -378,7 +508,38 @@ class BatchEngine:
                 AND (COALESCE(o.engage_date, o.created_date) IS NULL OR COALESCE(o.engage_date, o.created_date) <= '{end}'
                      OR o.close_date <= '{end}')
             """
-            self._load_deals(where, absent)
+        if self.warm is None:
+            self.deals = self.read_deals(where, absent)
+            self._spans()
+            self.figures = self.deal_figures(self.deals)
+            return
+        self.deals = self.warm.deals
+        self._spans()
+        key = self.figures_key()
+        if self.warm.figures is not None and self.warm.key == key and old is not None and new is not None:
+            self.figures = self.warm.figures.plus(self.deal_figures(old), -1).plus(self.deal_figures(new), 1)
+        else:
+            self.figures = self.deal_figures(self.deals)
+        self.warm.key, self.warm.figures = key, self.figures
+
+    def figures_key(self) -> bytes:
+        """Everything deal figures depend on besides the deals: when it is unchanged, figures kept from an
+        earlier run stay valid and only changed deals need counting again."""
+        digest = hashlib.blake2b(digest_size=20)
+        g = self.grid
+        arrays = (
+            self.tree.ids, self.tree.parent, self.rep_ids, self.a_rep, self.a_start, self.a_end, self.a_terr,
+            self.c_rep, self.c_type, self.c_earned, self.c_expires, g.start, g.end,
+        )  # fmt: skip
+        for a in arrays:
+            digest.update(np.ascontiguousarray(a).tobytes())
+            digest.update(b"|")
+        # Deal figures see "today" only through open pipeline snapshots, which stop at the grid's last month.
+        t = min(self.t, int(g.end[: g.n_months].max()))
+        digest.update(
+            repr((t, self.cert_filters, list(self.c_category), self.account_span, self.lines_span)).encode()
+        )
+        return digest.digest()
 
     def _deal_summary(self) -> tuple[np.ndarray, list[str]]:
         """First and last dates of the organisation's deals (opened; closed for won / lost deals), and the
@@ -400,18 +561,49 @@ class BatchEngine:
         days = [found[k].toordinal() for k in "abcd" if found[k] is not None]
         return np.array(days, dtype=np.int64), [name for name in optional if not found[name]]
 
-    def _load_deals(self, where: str, absent: list[str]) -> None:
-        """The deals (those matching ``where``), without the columns in ``absent`` (NULL on every deal)."""
-        from sales.models import Opportunity, Product
+    def _load_products(self) -> None:
+        from sales.models import Product
+
+        products = list(
+            Product.objects.filter(org=self.org).order_by("id").values_list("id", "line", "list_price")
+        )
+        lines = sorted({line for _id, line, _price in products})
+        code = {line: i for i, line in enumerate(lines)}
+        self.products = {pid: (code[line], _units(price)) for pid, line, price in products}
+        self.products_digest = hashlib.blake2b(repr(products).encode(), digest_size=20).digest()
+        self.lines_span = 1 << max(len(lines), 1).bit_length()
+
+    def _spans(self) -> None:
+        """Member number spans of the distinct-count keys (powers of two, so they rarely change)."""
+        top = int(self.deals.account.max(initial=0)) + 1
+        self.account_span = 1 << top.bit_length()
+        nr, nm = self.R + 1, self.grid.n_months
+        if (self.T + 1) * nr * nm * self.account_span * self.lines_span >= 1 << 62:
+            raise OverflowError("organisation too large for the 64-bit keys of distinct counts")
+
+    def index_deals(self, deals: Deals) -> None:
+        """Rep / territory indices of deals from their raw ids (after reps or territories changed)."""
+        deals.rep = _index_of(self.rep_ids, deals.rep_id)
+        deals.identifier = _index_of(self.rep_ids, deals.identifier_id)
+        deals.terr = _index_of(self.tree.ids, deals.terr_id)
+
+    def read_deals(self, where: str, absent: Sequence[str] = (), ids: list[int] | None = None) -> Deals:
+        """The deals matching ``where`` (or with the given ids), without the columns in ``absent`` (NULL on
+        every deal), with their product lines, list prices and deliverables."""
+        from sales.models import Opportunity
 
         org = self.org
+        if ids is not None:
+            where = f"AND o.id IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
         # Dates and flags packed into few integers, and NULLs left as None (a shared object): building the
         # Python rows is most of the cost of reading deals through a cursor.
         flags = """(CASE o.stage WHEN 'won' THEN 1 WHEN 'lost' THEN 2 ELSE 0 END
             + CASE WHEN o.channel = 'partner' THEN 4 ELSE 0 END
             + CASE WHEN o.strategic_play_id IS NULL THEN 0 ELSE 8 END
             + CASE o.poc WHEN 'success' THEN 16 WHEN 'failure' THEN 32 ELSE 0 END
-            + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END)"""
+            + CASE WHEN o.engage_date IS NULL THEN 0 ELSE 64 END
+            + CASE WHEN o.amount IS NULL THEN 128 ELSE 0 END
+            + CASE WHEN o.profit IS NULL THEN 256 ELSE 0 END)"""
         opened = "COALESCE(o.engage_date, o.created_date)"
         if connection.vendor == "postgresql":
             dates = (
@@ -423,75 +615,58 @@ class BatchEngine:
                 " + COALESCE(CAST(replace(o.close_date, '-', '') AS INTEGER), 0))"
             )
         columns = {
-            "id": "o.id", "rep": "o.rep_id", "dates": dates, "flags": flags, "amount": "CAST(o.amount AS FLOAT)",
-            "account": "o.account_id", "profit": "CAST(o.profit AS FLOAT)", "identifier": "o.identified_by_id",
+            "id": "o.id", "rep": "o.rep_id", "dates": dates, "flags": flags,
+            "amount": f"round(o.amount * {UNITS})", "account": "o.account_id",
+            "profit": f"round(o.profit * {UNITS})", "identifier": "o.identified_by_id",
             "territory": "o.territory_id",
         }  # fmt: skip
-        deals = _fetch_columns(
+        raw = _fetch_columns(
             Opportunity._meta.db_table,
             "o",
             {k: v for k, v in columns.items() if k not in absent},
             org.pk,
-            floats={"amount", "profit"},
+            floats=set(),
             where=where,
         )
-        n = len(deals["id"])
+        n = len(raw["id"])
         for name in absent:
-            deals[name] = np.full(n, NAN) if name == "profit" else np.full(n, -1, dtype=np.int64)
-        self.d_id = deals["id"]
-        self.d_rep = _index_of(self.rep_ids, deals["rep"])
-        self.d_account = deals["account"]
+            raw[name] = np.full(n, -1, dtype=np.int64)
         if connection.vendor == "postgresql":
-            self.d_opened, self.d_close = deals["dates"] >> 20, deals["dates"] & ((1 << 20) - 1)
+            opened_day, close_day = raw["dates"] >> 20, raw["dates"] & ((1 << 20) - 1)
         else:
-            self.d_opened = _ymd_ordinal(deals["dates"] // 100_000_000)
-            self.d_close = _ymd_ordinal(deals["dates"] % 100_000_000)
-        flag = deals["flags"]
-        self.d_stage = (flag & 3).astype(np.int8)
-        self.d_partner = (flag & 4).astype(bool)
-        self.d_play = (flag & 8).astype(bool)
-        self.d_poc = ((flag >> 4) & 3).astype(np.int8)
-        self.d_engage = np.where(flag & 64, self.d_opened, 0)
-        self.d_amount = deals["amount"]
-        self.d_profit = deals["profit"]
-        self.d_identifier = _index_of(self.rep_ids, deals["identifier"])
-        self.d_terr = _index_of(self.tree.ids, deals["territory"])
-        products = {
-            pid: (line, price)
-            for pid, line, price in Product.objects.filter(org=org).values_list("id", "line", "list_price")
-        }
-        line_codes: dict[str, int] = {}
-        pairs = list(
-            Opportunity.products.through.objects.filter(opportunity__org=org).values_list(
-                "opportunity_id", "product_id"
-            )
-        )
-        deal_of = _index_of(self.d_id, [p[0] for p in pairs])
-        pairs = [p for p, d in zip(pairs, deal_of, strict=True) if d >= 0]  # a time window leaves deals out
-        deal_of = deal_of[deal_of >= 0]
-        lines = np.array(
-            [line_codes.setdefault(products[p[1]][0], len(line_codes)) for p in pairs], dtype=np.int64
-        )
-        prices = np.array([float(products[p[1]][1] or 0) for p in pairs])
-        n = len(self.d_id)
-        self.d_list_price = np.bincount(deal_of, weights=prices, minlength=n) if pairs else np.zeros(n)
-        self.pair_deal: np.ndarray
-        self.pair_line: np.ndarray
-        self.pair_deal, self.pair_line = (
-            np.unique(np.stack([deal_of, lines]), axis=1)
-            if pairs
-            else (
-                np.zeros(0, dtype=np.int64),
-                np.zeros(0, dtype=np.int64),
-            )
-        )
-        self.n_lines = np.bincount(self.pair_deal, minlength=n)
-        delivered = Opportunity.deliverables.through.objects.filter(opportunity__org=org).values_list(
-            "opportunity_id", flat=True
-        )
-        self.d_deliverable = np.zeros(n, dtype=bool)
-        delivered_index = _index_of(self.d_id, list(delivered))
-        self.d_deliverable[delivered_index[delivered_index >= 0]] = True
+            opened_day = _ymd_ordinal(raw["dates"] // 100_000_000)
+            close_day = _ymd_ordinal(raw["dates"] % 100_000_000)
+        flag = raw["flags"]
+        amount_null, profit_null = (flag & 128).astype(bool), (flag & 256).astype(bool)
+        deals = Deals(
+            id=raw["id"], rep_id=raw["rep"], terr_id=raw["territory"], identifier_id=raw["identifier"],
+            account=raw["account"], opened=opened_day, close=close_day,
+            stage=(flag & 3).astype(np.int8), partner=(flag & 4).astype(bool), play=(flag & 8).astype(bool),
+            poc=((flag >> 4) & 3).astype(np.int8), engage=np.where(flag & 64, opened_day, 0),
+            amount=np.where(amount_null, 0, raw["amount"]), amount_null=amount_null,
+            profit=np.where(profit_null, 0, raw["profit"]), profit_null=profit_null,
+            list_price=np.zeros(n, dtype=np.int64), n_lines=np.zeros(n, dtype=np.int64),
+            deliverable=np.zeros(n, dtype=bool), pair_deal=np.zeros(0, dtype=np.int64),
+            pair_line=np.zeros(0, dtype=np.int64), rep=raw["rep"], terr=raw["territory"], identifier=raw["identifier"],
+        )  # fmt: skip
+        self.index_deals(deals)
+        pairs = Opportunity.products.through.objects.filter(opportunity__org=org)
+        delivered = Opportunity.deliverables.through.objects.filter(opportunity__org=org)
+        if ids is not None:
+            pairs, delivered = pairs.filter(opportunity_id__in=ids), delivered.filter(opportunity_id__in=ids)
+        pair_rows = list(pairs.values_list("opportunity_id", "product_id"))
+        deal_of = _index_of(deals.id, [p[0] for p in pair_rows])
+        known = deal_of >= 0  # a time window leaves deals out
+        lines = np.array([self.products[p[1]][0] for p in pair_rows], dtype=np.int64)
+        prices = np.array([self.products[p[1]][1] for p in pair_rows], dtype=np.int64)
+        deal_of, lines, prices = deal_of[known], lines[known], prices[known]
+        deals.list_price = bincount_exact(deal_of, prices, n) if len(deal_of) else np.zeros(n, dtype=np.int64)
+        if len(deal_of):
+            deals.pair_deal, deals.pair_line = np.unique(np.stack([deal_of, lines]), axis=1)
+        deals.n_lines = np.bincount(deals.pair_deal, minlength=n)
+        delivered_index = _index_of(deals.id, list(delivered.values_list("opportunity_id", flat=True)))
+        deals.deliverable[delivered_index[delivered_index >= 0]] = True
+        return deals
 
     # --- attribution -------------------------------------------------------------------------------------
 
@@ -506,11 +681,11 @@ class BatchEngine:
         ok = (rep >= 0) & (i >= 0) & (self.a_rep[ic] == rep) & (self.a_end[ic] >= day)
         return np.where(ok, self.a_terr[ic], -1)
 
-    def deal_territory(self, deals: np.ndarray, day: np.ndarray) -> np.ndarray:
+    def deal_territory(self, deals: Deals, sel: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The rep's territory on the day, else the deal's credited territory, else the root for rep-less deals."""
-        rep = self.d_rep[deals]
+        rep = deals.rep[sel]
         t = self.territory_on(rep, day)
-        t = np.where(t < 0, self.d_terr[deals], t)
+        t = np.where(t < 0, deals.terr[sel], t)
         return np.where((t < 0) & (rep < 0), self.tree.root, t)
 
     def employed(self, rep: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -535,46 +710,49 @@ class BatchEngine:
         sel = np.concatenate([t_sel, r_sel])
 
         def count(weights) -> np.ndarray:
-            w = np.asarray(weights, dtype=float)
+            """Σ weights per (scope, month); int64 weights (money in UNITS) are summed exactly."""
+            w = np.asarray(weights)
             out: np.ndarray
-            if w.ndim == 0:
+            if w.dtype == np.int64:
+                out = bincount_exact(idx, w[sel], self.S * nm)
+            elif w.ndim == 0:
                 out = np.bincount(idx, minlength=self.S * nm) * float(w)
             else:
-                out = np.bincount(idx, weights=w[sel], minlength=self.S * nm)
+                out = np.bincount(idx, weights=w[sel].astype(float), minlength=self.S * nm)
             out = out.reshape(self.S, nm)
             self.tree.subtree_sums(out[: self.T])
             return out
 
         return count
 
-    def compute(self) -> None:
+    def deal_figures(self, deals: Deals) -> Figures:
+        """Everything the deals add up to (see ``Figures``)."""
         g = self.grid
-        n = len(self.d_id)
-        all_deals = np.arange(n)
-        self.stats: dict[str, np.ndarray] = {}
-
-        closed = np.flatnonzero((self.d_stage > 0) & (self.d_close > 0))
-        t_close = self.deal_territory(closed, self.d_close[closed])
-        r_close = self.d_rep[closed]
-        m_close = g.month_col(self.d_close[closed])
-        won = self.d_stage[closed] == 1
+        stats: dict[str, np.ndarray] = {}
+        bases: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        d = deals
+        closed = np.flatnonzero((d.stage > 0) & (d.close > 0))
+        t_close = self.deal_territory(d, closed, d.close[closed])
+        r_close = d.rep[closed]
+        m_close = g.month_col(d.close[closed])
+        won = d.stage[closed] == 1
         lost = ~won
-        amount = np.nan_to_num(self.d_amount[closed])
-        has_profit = won & ~np.isnan(self.d_profit[closed])
-        cycle_ok = self.d_engage[closed] > 0
-        partner = self.d_partner[closed]
-        play = self.d_play[closed]
-        deliv = self.d_deliverable[closed]
-        poc = self.d_poc[closed]
+        amount = d.amount[closed]
+        has_profit = won & ~d.profit_null[closed]
+        cycle_ok = d.engage[closed] > 0
+        partner = d.partner[closed]
+        play = d.play[closed]
+        deliv = d.deliverable[closed]
+        poc = d.poc[closed]
         at_close = {
             "won": won,
             "lost": lost,
             "won_amount": won * amount,
             "lost_amount": lost * amount,
-            "profit": np.where(has_profit, np.nan_to_num(self.d_profit[closed]), 0),
+            "profit": np.where(has_profit, d.profit[closed], 0),
             "profit_revenue": has_profit * amount,
             "profit_deals": has_profit,
-            "cycle_days": np.where(cycle_ok, self.d_close[closed] - self.d_engage[closed], 0),
+            "cycle_days": np.where(cycle_ok, d.close[closed] - d.engage[closed], 0).astype(float),
             "cycle_deals": cycle_ok,
             "partner_won": won & partner,
             "partner_lost": lost & partner,
@@ -585,33 +763,64 @@ class BatchEngine:
             "deliverable_lost": lost & deliv,
             "poc_success_won": won & (poc == 1),
             "poc_success_lost": lost & (poc == 1),
-            "cross_brand_deals": won & (self.n_lines[closed] >= 2),
+            "cross_brand_deals": won & (d.n_lines[closed] >= 2),
         }
         at_close_count = self.tally(t_close, r_close, m_close)
         for name, weights in at_close.items():
-            self.stats[name] = at_close_count(weights)
+            stats[name] = at_close_count(weights)
 
-        opened = np.flatnonzero(self.d_opened > 0)
-        t_open = self.deal_territory(opened, self.d_opened[opened])
-        r_open = self.d_rep[opened]
-        m_open = g.month_col(self.d_opened[opened])
+        opened = np.flatnonzero(d.opened > 0)
+        t_open = self.deal_territory(d, opened, d.opened[opened])
+        r_open = d.rep[opened]
+        m_open = g.month_col(d.opened[opened])
         at_open_count = self.tally(t_open, r_open, m_open)
-        self.stats["new"] = at_open_count(1.0)
-        self.stats["cohort_won"] = at_open_count(self.d_stage[opened] == 1)
-        self.stats["play_new"] = at_open_count(self.d_play[opened])
+        stats["new"] = at_open_count(np.ones(len(opened)))
+        stats["cohort_won"] = at_open_count(d.stage[opened] == 1)
+        stats["play_new"] = at_open_count(d.play[opened])
         # A finished POC counts when the deal closed, or, on a deal still open, in the period it was engaged.
-        still_open = ~((self.d_stage[opened] > 0) & (self.d_close[opened] > 0))
+        still_open = ~((d.stage[opened] > 0) & (d.close[opened] > 0))
         for name, code in (("poc_success", 1), ("poc_failure", 2)):
-            self.stats[name] = at_close_count(poc == code) + at_open_count(
-                still_open & (self.d_poc[opened] == code)
+            stats[name] = at_close_count(poc == code) + at_open_count(still_open & (d.poc[opened] == code))
+        for fkey in self.cert_filters:
+            held = self.certified(fkey, d.rep[closed], d.close[closed])
+            stats[f"cert_won:{fkey}"] = at_close_count(held & won)
+            stats[f"cert_lost:{fkey}"] = at_close_count(held & ~won)
+        stats.update(self._open_pipeline(d))
+
+        identifier = np.where(d.identifier[opened] >= 0, d.identifier[opened], r_open)
+        has = identifier >= 0
+        bases["identifiers"] = self.fact_keys(t_open[has], r_open[has], m_open[has], identifier[has], self.RS)
+        won_deals = closed[won]
+        t, r, m = t_close[won], r_close[won], m_close[won]
+        has = d.account[won_deals] >= 0
+        won_deals, t, r, m = won_deals[has], t[has], r[has], m[has]
+        account = d.account[won_deals]
+        bases["customers"] = self.fact_keys(t, r, m, account, self.account_span)
+        # Cross-brand: (customer, product line) of won deals.
+        pair_ok = np.isin(d.pair_deal, won_deals)
+        pd, pl = d.pair_deal[pair_ok], d.pair_line[pair_ok]
+        pos = np.searchsorted(won_deals, pd) if len(won_deals) else pd
+        bases["lines"] = self.fact_keys(
+            t[pos], r[pos], m[pos], account[pos] * self.lines_span + pl, self.account_span * self.lines_span
+        )
+        return Figures(stats, bases)
+
+    def compute(self) -> None:
+        g = self.grid
+        self.stats = dict(self.figures.stats)
+        earned_t = self.territory_on(self.c_rep, self.c_earned)
+        earned_m = g.month_col(self.c_earned)
+        for fkey in self.cert_filters:
+            self.stats[f"certs_earned:{fkey}"] = self.monthly(
+                earned_t, self.c_rep, earned_m, self._cert_mask(fkey) & (self.c_rep >= 0)
             )
-        self._certification_stats(closed, won, at_close_count)
-        self._open_pipeline(all_deals)
-        self.sums = {name: g.add_up(v) for name, v in self.stats.items() if not name.startswith("open_")}
-        self.sums.update({name: g.at_end(v) for name, v in self.stats.items() if name.startswith("open_")})
+        self.sums = {}
+        for name, v in self.stats.items():
+            v = g.at_end(v) if name.startswith("open_") else g.add_up(v)
+            self.sums[name] = v / UNITS if v.dtype == np.int64 else v
         self._reps()
-        self._identifiers(opened, t_open, r_open, m_open)
-        self._customers(closed[won], t_close[won], r_close[won], m_close[won])
+        self._identifiers(self.figures.bases["identifiers"][0])
+        self._customers(self.figures.bases["customers"][0], self.figures.bases["lines"][0])
 
     def _cert_filters(self) -> list[str]:
         keys = {""}
@@ -647,36 +856,22 @@ class BatchEngine:
         ic = np.clip(i, 0, None)
         return (rep >= 0) & (i >= 0) & (c_rep[ic] == rep) & (best[ic] - rep * BIG >= day)
 
-    def _certification_stats(self, closed: np.ndarray, won: np.ndarray, at_close_count) -> None:
-        g = self.grid
-        self.cert_filters = self._cert_filters()
-        earned_t = self.territory_on(self.c_rep, self.c_earned)
-        earned_m = g.month_col(self.c_earned)
-        for fkey in self.cert_filters:
-            held = self.certified(fkey, self.d_rep[closed], self.d_close[closed])
-            self.stats[f"cert_won:{fkey}"] = at_close_count(held & won)
-            self.stats[f"cert_lost:{fkey}"] = at_close_count(held & ~won)
-            self.stats[f"certs_earned:{fkey}"] = self.monthly(
-                earned_t, self.c_rep, earned_m, self._cert_mask(fkey) & (self.c_rep >= 0)
-            )
-
-    def _open_pipeline(self, deals: np.ndarray) -> None:
+    def _open_pipeline(self, d: Deals) -> dict[str, np.ndarray]:
         """Deals open at each month end (engaged by the snapshot day, not closed by the month's end)."""
         g = self.grid
         nm = g.n_months
-        opened = self.d_opened
-        ok = (opened > 0) & (opened <= self.t)
-        deals = deals[ok]
+        opened = d.opened
+        deals = np.flatnonzero((opened > 0) & (opened <= self.t))
         start_col = np.where(opened[deals] < g.start[0], 0, g.month_col(opened[deals]))
-        is_closed = self.d_stage[deals] > 0
-        close = np.where(is_closed & (self.d_close[deals] > 0), self.d_close[deals], 0)
+        is_closed = d.stage[deals] > 0
+        close = np.where(is_closed & (d.close[deals] > 0), d.close[deals], 0)
         end_col = np.where(close > 0, g.month_col(close), nm)
         end_col = np.where((close > 0) & (end_col < 0), np.where(close < g.start[0], 0, nm), end_col)
         keep = (start_col >= 0) & (end_col > start_col)
         deals, start_col, end_col = deals[keep], start_col[keep], end_col[keep]
-        value = np.where(np.isnan(self.d_amount[deals]), self.d_list_price[deals], self.d_amount[deals])
-        poc_open = (self.d_poc[deals] == 1) & (self.d_stage[deals] != 1)
-        rep, credited = self.d_rep[deals], self.d_terr[deals]
+        value = np.where(d.amount_null[deals], d.list_price[deals], d.amount[deals])
+        poc_open = (d.poc[deals] == 1) & (d.stage[deals] != 1)
+        rep, credited = d.rep[deals], d.terr[deals]
         span = self.T + 1
         keys, combo = np.unique((rep + 1) * span + credited + 1, return_inverse=True)
         combo = combo.reshape(-1)
@@ -689,14 +884,18 @@ class BatchEngine:
         cols = np.tile(np.arange(nm), C)
         count = self.tally(t, c_rep, cols)
         opens, closes = combo * (nm + 1) + start_col, combo * (nm + 1) + end_col
-        for name, weights in (("open_count", 1.0), ("open_value", value), ("open_poc_success", poc_open)):
-            w = np.broadcast_to(np.asarray(weights, dtype=float), deals.shape)
-            delta = np.bincount(opens, weights=w, minlength=C * (nm + 1)) - np.bincount(
-                closes, weights=w, minlength=C * (nm + 1)
-            )
+        out = {}
+        for name, weights in (
+            ("open_count", np.ones(len(deals), dtype=np.int64)),
+            ("open_value", value),
+            ("open_poc_success", poc_open.astype(np.int64)),
+        ):
+            size = C * (nm + 1)
+            delta = bincount_exact(opens, weights, size) - bincount_exact(closes, weights, size)
             running = np.cumsum(delta.reshape(C, nm + 1)[:, :nm], axis=1).reshape(-1)
-            monthly = count(running)
-            self.stats[name] = np.round(monthly, 6) if name == "open_value" else np.rint(monthly)
+            monthly = count(running)  # int64: exact
+            out[name] = monthly if name == "open_value" else monthly.astype(float)
+        return out
 
     # --- reps in scope --------------------------------------------------------------------------------------
 
@@ -755,23 +954,17 @@ class BatchEngine:
         leave_t = self.territory_on(leaving, self.leave[leaving])
         self.leavers = g.add_up(self.monthly(leave_t, leaving, g.month_col(self.leave[leaving]), 1.0))
 
-    def _identifiers(self, opened, t_open, r_open, m_open) -> None:
-        identifier = np.where(self.d_identifier[opened] >= 0, self.d_identifier[opened], r_open)
-        has = identifier >= 0
-        keys = self.scope_keys(t_open[has], r_open[has], m_open[has], identifier[has], self.RS)
+    def _identifiers(self, base: np.ndarray) -> None:
+        keys = self.expand(base, self.RS)
         wanted = self.active.cells * self.RS + self.active.member
         pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
         found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)  # keys are sorted
         self.n_identifying = self.count_cells(self.active.cells[found])
 
-    def _customers(self, won_deals, t, r, m) -> None:
+    def _customers(self, base: np.ndarray, line_base: np.ndarray) -> None:
         g = self.grid
-        has = self.d_account[won_deals] >= 0
-        won_deals, t, r, m = won_deals[has], t[has], r[has], m[has]
-        accounts, account = np.unique(self.d_account[won_deals], return_inverse=True)
-        account = account.reshape(-1)
-        span = max(len(accounts), 1)
-        keys = self.scope_keys(t, r, m, account, span)
+        span = self.account_span
+        keys = self.expand(base, span)
         self.n_customers = self.count_cells(keys // span)
         # Retained: active in the period before and again now.
         cells, member = keys // span, keys % span
@@ -790,25 +983,26 @@ class BatchEngine:
         self.retention = ratio(retained.reshape(self.S, g.size), previous_active)
         self.retention[:, ~valid] = NAN
         # Cross-brand: customers whose won deals in the period span two or more product lines.
-        pair_ok = np.isin(self.pair_deal, won_deals)
-        pd, pl = self.pair_deal[pair_ok], self.pair_line[pair_ok]
-        pos = np.searchsorted(won_deals, pd) if len(won_deals) else pd
-        lines_span = int(pl.max(initial=0)) + 1
-        line_keys = self.scope_keys(t[pos], r[pos], m[pos], account[pos] * lines_span + pl, span * lines_span)
-        per_account = line_keys // lines_span  # (scope, period, account) repeated once per line
+        line_keys = self.expand(line_base, span * self.lines_span)
+        per_account = line_keys // self.lines_span  # (scope, period, account) repeated once per line
         accounts_cells, counts = np.unique(per_account, return_counts=True)
         self.n_cross = self.count_cells(accounts_cells[counts >= 2] // span)
 
-    def scope_keys(self, t, r, m, member, span: int) -> np.ndarray:
-        """Distinct (scope, period, member) keys of facts at territory t (counted at all its ancestors)
-        and rep r in grid month m; ``span`` bounds the member numbers."""
-        if len(member) == 0:
-            return np.zeros(0, dtype=np.int64)
+    def fact_keys(self, t, r, m, member, span: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (territory, rep, grid month, member) keys of facts, and how many facts have each;
+        ``span`` bounds the member numbers. Facts outside the grid are left out."""
         ok = m >= 0
         t, r, m, member = t[ok], r[ok], m[ok], member[ok]
-        # Distinct (territory, rep, month, member) first: many facts share them.
         nm, nr = self.grid.n_months, self.R + 1
-        base = np.unique((((t + 1) * nr + (r + 1)) * nm + m) * span + member)
+        keys, counts = np.unique((((t + 1) * nr + (r + 1)) * nm + m) * span + member, return_counts=True)
+        return keys.astype(np.int64), counts.astype(np.int64)
+
+    def expand(self, base: np.ndarray, span: int) -> np.ndarray:
+        """Distinct (scope, period, member) keys of fact keys (``fact_keys``): a fact at territory t counts
+        at all its ancestors, and at its rep; its month counts in its quarter and year."""
+        if len(base) == 0:
+            return np.zeros(0, dtype=np.int64)
+        nm, nr = self.grid.n_months, self.R + 1
         member, rest = base % span, base // span
         m, rest = rest % nm, rest // nm
         r, t = rest % nr - 1, rest // nr - 1
@@ -1169,26 +1363,47 @@ class BatchEngine:
         cols = np.array([g.index[k] for k in keys], dtype=int)
         K = len(self.kpis)
         shape = (K, self.S, len(cols))  # KPI-major: each KPI's block is written contiguously
-        fields = {name: np.empty(shape) for name in FIELDS if name != "projected"}
+        employed = np.ones((self.S, g.size), dtype=bool)
+        employed[self.T :] = self.employed(np.arange(self.R)[:, None], g.start[None, :], g.end[None, :])
+        # A row is stored where some KPI has an actual or a goal (checked below); previous / last year
+        # travel with a row only when the row they come from is not stored, so they are only worked out
+        # for the columns where that can happen.
+        is_stored = np.zeros((self.S, g.size), dtype=bool)
+        is_stored[:, cols] = employed[:, cols]
+        compared = {
+            "previous": _take(is_stored, g.previous[cols], False),
+            "last_year": _take(is_stored, g.last_year[cols], False),
+        }
+        compared_cols = {name: np.flatnonzero(~np.all(done, axis=0)) for name, done in compared.items()}
+        fields: dict[str, np.ndarray] = {"actual": np.empty(shape)}
         any_value = np.zeros((self.S, len(cols)), dtype=bool)
+
+        def put(name: str, k: int, values: np.ndarray, where=slice(None)) -> None:
+            if name not in fields:
+                if np.isnan(values).all():
+                    return
+                fields[name] = np.full(shape, NAN)
+            fields[name][k][:, where] = values
+
         for k, kpi in enumerate(self.kpis):
             value, coverage = self.value(kpi)
             goal, red, has_goal = self.target(kpi)
-            fields["actual"][k] = value[:, cols]
-            fields["previous"][k] = _take(value, g.previous[cols])
-            fields["last_year"][k] = _take(value, g.last_year[cols])
-            fields["goal"][k] = goal[:, cols]
-            fields["red_flag"][k] = red[:, cols]
-            fields["coverage"][k] = coverage[:, cols]
+            actual = fields["actual"][k]
+            actual[:] = value[:, cols]
+            for name, shift in (("previous", g.previous), ("last_year", g.last_year)):
+                c = compared_cols[name]
+                if len(c):
+                    put(name, k, _take(value, shift[cols[c]]), c)
+            put("goal", k, goal[:, cols])
+            put("red_flag", k, red[:, cols])
+            if kpi.source == Source.MANUAL:
+                put("coverage", k, coverage[:, cols])
             projected = self.projection(kpi, value)
             if projected is not None:
-                fields.setdefault("projected", np.full(shape, NAN))[k] = projected[:, cols]
-            any_value |= ~np.isnan(value[:, cols]) | has_goal[:, cols]
-        employed = np.ones((self.S, g.size), dtype=bool)
-        employed[self.T :] = self.employed(np.arange(self.R)[:, None], g.start[None, :], g.end[None, :])
+                put("projected", k, projected[:, cols])
+            any_value |= ~np.isnan(actual) | has_goal[:, cols]
         stored = any_value & employed[:, cols]
-        # Previous / last year travel with a row only when the row they come from is not stored.
-        is_stored = np.zeros((self.S, g.size), dtype=bool)
+        # With the rows actually stored (some employed cells have nothing), recheck what travels.
         is_stored[:, cols] = stored
         compared = {
             "previous": _take(is_stored, g.previous[cols], False),

@@ -203,6 +203,11 @@ class RollupRun(models.Model):
     started_at = models.DateTimeField()
     seconds = models.FloatField(default=0)
     rows = models.PositiveIntegerField(default=0)
+    token = models.CharField(
+        max_length=32,
+        default="",
+        help_text="Random; a worker's in-memory deal state is current only for the newest run's token.",
+    )
 
     def __str__(self) -> str:
         return (
@@ -296,6 +301,23 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period}: {self.text[:40]}"
+
+
+class DealChange(models.Model):
+    """An opportunity that changed (or, with no opportunity, "reload every deal") since a recompute read it.
+
+    Written in the same transaction as the change (model signals; bulk writes call
+    ``recompute.deals_changed``), so a worker that keeps an organisation's deals in memory between
+    recomputes (``kpis.warm``) re-reads exactly these; the recompute that read them deletes them.
+    """
+
+    org = models.ForeignKey(
+        "scorecard.Organization", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    opportunity_id = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.org_id}: {self.opportunity_id or 'every deal'}"
 
 
 class RecomputeRequest(models.Model):

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from scorecard import periods as P
 
-from .models import RecomputeRequest
+from .models import DealChange, RecomputeRequest
 
 PENDING_TTL = 15 * 60
 RUNS_TTL = 24 * 60 * 60
@@ -71,6 +71,26 @@ def affected_periods(first: date, last: date, fiscal_start_month: int, today: da
     return keys
 
 
+def with_dependents(keys: Iterable[str], steps: int, fiscal_start_month: int, today: date) -> set[str]:
+    """Period keys and, ``steps`` times over, the periods comparing with them (next, a year later).
+
+    A stale period changes the % change / YoY values of the periods comparing with it, and those the
+    previous / last-year figures of theirs (stored with a row when its compared row is not stored).
+    """
+    found = {P.parse(k, fiscal_start_month) for k in keys}
+    for _ in range(steps):
+        found |= {
+            p
+            for period in found
+            for p in (
+                period.next(),
+                P.period_containing(_year_later(period.start), period.kind, fiscal_start_month),
+            )
+            if p.start <= today
+        }
+    return {p.key for p in found}
+
+
 def _year_later(day: date) -> date:
     return date(day.year + 1, day.month, 1)
 
@@ -88,6 +108,13 @@ def request(org_id: int, period_keys: Iterable[str] | None) -> None:
         update_fields=["requested_at"],
     )
     transaction.on_commit(lambda: enqueue(org_id))
+
+
+def deals_changed(org_id: int, opportunity_ids: Iterable[int] | None) -> None:
+    """Log changed opportunities (None = possibly every deal, e.g. after a bulk write) for the workers
+    that keep an organisation's deals in memory; in the caller's transaction."""
+    ids: list[int | None] = [None] if opportunity_ids is None else [*sorted(set(opportunity_ids))]
+    DealChange.objects.bulk_create([DealChange(org_id=org_id, opportunity_id=pk) for pk in ids])
 
 
 def enqueue(org_id: int, force: bool = False) -> bool:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from scorecard.models import Organization
 
 from . import formula as formula_lang
-from . import store
+from . import recompute, store, warm
 from .batch import BatchEngine
-from .models import KPI, Measurement, RollupRun, ScopeRollup, Source, Target
+from .models import KPI, DealChange, Measurement, RollupRun, ScopeRollup, Source, Target, Transform
 
 
 @transaction.atomic
@@ -32,8 +33,32 @@ def rollups_recompute(
     """
     started = time.perf_counter()
     today = today or timezone.localdate()
-    keys = None if period_keys is None else sorted({org.parse_period(k).key for k in period_keys})
-    batch = BatchEngine(org, today=today, period_keys=keys).result(keys)
+    keys = None
+    if period_keys is not None:
+        steps = transform_depth(list(KPI.objects.filter(org=org, active=True)))
+        keys = sorted(recompute.with_dependents(period_keys, steps, org.fiscal_year_start_month, today))
+    if (
+        connection.vendor == "postgresql"
+    ):  # one recompute of an organisation at a time (SQLite: the write lock)
+        list(Organization.objects.select_for_update(no_key=True).filter(pk=org.pk).values_list("pk"))
+    changes = list(DealChange.objects.filter(org=org).values_list("pk", "opportunity_id"))
+    keeping = settings.SCORECARD_WARM_ORGS > 0
+    state = None
+    if keeping and keys is not None and all(opp is not None for _pk, opp in changes):
+        newest = RollupRun.objects.filter(org=org).order_by("-pk").values_list("token", flat=True).first()
+        state = warm.take(org.pk, newest)
+        if state is not None:
+            state.changed = {opp for _pk, opp in changes if opp is not None}
+    engine = BatchEngine(org, today=today, period_keys=keys, warm=state, full_grid=keeping)
+    if keys is not None:
+        # The data's date range may have grown: periods that now have rows are stored too.
+        have = set(ScopeRollup.objects.filter(org=org).values_list("period", flat=True).distinct())
+        missing = set(engine.stored_keys) - have - set(keys)
+        if missing:
+            keys = sorted(set(keys) | missing)
+            if engine.window is not None:
+                engine = BatchEngine(org, today=today, period_keys=keys)
+    batch = engine.result(keys)
     stale = ScopeRollup.objects.filter(org=org)
     if keys is not None:
         stale = stale.filter(period__in=keys)
@@ -52,9 +77,17 @@ def rollups_recompute(
     }
     if settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS:
         time.sleep(settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS)
+    seen = [pk for pk, _opp in changes]
+    for i in range(0, len(seen), 5000):
+        DealChange.objects.filter(pk__in=seen[i : i + 5000]).delete()
     run = RollupRun.objects.create(
-        org=org, kpi_ids=batch.kpi_ids, today=today, periods=keys, started_at=timezone.now()
-    )
+        org=org, kpi_ids=batch.kpi_ids, today=today, periods=keys, started_at=timezone.now(),
+        token=uuid.uuid4().hex,
+    )  # fmt: skip
+    if keeping:
+        # Kept at once: if this transaction rolls back, its token never becomes the newest, so the
+        # kept deals are simply not used.
+        warm.keep(org.pk, warm.WarmDeals.of(engine, run.token))
     rows = store.encode(batch, org.pk, run.pk)
     changed, gone = [], []
     for row in rows:
@@ -68,11 +101,30 @@ def rollups_recompute(
     for i in range(0, len(gone), 5000):
         ScopeRollup.objects.filter(pk__in=gone[i : i + 5000]).delete()
     store.insert(changed)
+    if keys is not None:  # or shrunk: periods outside it keep no rows
+        ScopeRollup.objects.filter(org=org).exclude(period__in=engine.stored_keys).delete()
     RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(changed))
     # Runs whose rows have all been replaced by later ones are of no further use.
     in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
     RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
     return len(rows)
+
+
+def transform_depth(kpis: list[KPI]) -> int:
+    """How many comparison transforms deep the KPIs go (a % change of a formula over a % change: 2)."""
+    by_slug = {k.slug: k for k in kpis}
+    depth: dict[str, int] = {}
+
+    def of(kpi: KPI, seen: frozenset[str]) -> int:
+        if kpi.slug not in depth:
+            below = 0
+            if kpi.source == Source.FORMULA and kpi.slug not in seen:
+                refs = formula_lang.references(formula_lang.parse(kpi.formula))
+                below = max((of(by_slug[r], seen | {kpi.slug}) for r in refs if r in by_slug), default=0)
+            depth[kpi.slug] = below + (kpi.transform != Transform.VALUE)
+        return depth[kpi.slug]
+
+    return max((of(k, frozenset()) for k in kpis), default=0)
 
 
 def kpi_formula_validate(*, org: Organization, slug: str, formula: str) -> None:

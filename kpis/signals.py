@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from people.models import Certification, ProgramParticipation
-from sales.models import Opportunity
+from sales.models import Opportunity, Product
 from territories.models import TerritoryAssignment
 
 from . import recompute
@@ -72,10 +72,27 @@ def dated_fact_changed(sender, instance, **kwargs):
     dates = _dates(instance) + getattr(instance, "_old_dates", [])
     # Open deals and open-ended assignments or certifications affect every period up to today.
     if sender is Opportunity:
+        recompute.deals_changed(instance.org_id, [instance.pk])
         open_ended = instance.close_date is None
     else:
         open_ended = getattr(instance, "end", getattr(instance, "expires", None)) is None
     _request_for_dates(instance, dates, open_ended)
+
+
+@receiver(m2m_changed, sender=Opportunity.products.through)
+@receiver(m2m_changed, sender=Opportunity.deliverables.through)
+def deal_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Products (lines, list price) and deliverables of deals count in their figures."""
+    if not action.startswith("post_"):
+        return
+    if _deleting_organisation(kwargs):
+        return
+    if reverse:  # from the product / deliverable side (a clear does not say which deals)
+        recompute.deals_changed(instance.org_id, pk_set)
+        recompute.request(instance.org_id, None)
+    else:
+        recompute.deals_changed(instance.org_id, [instance.pk])
+        _request_for_dates(instance, _dates(instance), instance.close_date is None)
 
 
 @receiver(post_save, sender=Measurement)
@@ -95,6 +112,8 @@ def period_input_changed(sender, instance, **kwargs):
 
 @receiver(post_save, sender=KPI)
 @receiver(post_delete, sender=KPI)
+@receiver(post_save, sender=Product)
+@receiver(post_delete, sender=Product)
 def definition_changed(sender, instance, **kwargs):
     if _deleting_organisation(kwargs):
         return

@@ -156,6 +156,8 @@ SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE
 SCORECARD_RECOMPUTE_LOCK_SECONDS = int(os.environ.get("SCORECARD_RECOMPUTE_LOCK_SECONDS", "900"))
 # Fault injection for tests: hold each recompute's transaction open this long before it writes.
 SCORECARD_RECOMPUTE_PAUSE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_PAUSE_SECONDS", "0"))
+# Organisations whose deals a process keeps in memory between recomputes (kpis.warm); 0 = off.
+SCORECARD_WARM_ORGS = int(os.environ.get("SCORECARD_WARM_ORGS", "2"))
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

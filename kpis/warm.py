@@ -1,0 +1,144 @@
+"""Deals kept in a worker's memory between recomputes, so an edit costs re-reading the changed deals
+instead of all of them.
+
+A recompute leaves behind, in its process, the organisation's deal columns and what they add up to
+(``batch.Figures``), stamped with the random token of the ``RollupRun`` it wrote. The next recompute in
+that process uses them only if that run is still the organisation's newest (no other process or
+rolled-back transaction has been there since), brings them up to date with the opportunities logged in
+``DealChange`` (written in the same transaction as each change, deleted by the recompute that read them)
+and recounts only those deals: their old versions are subtracted and their new versions added, exactly
+(money in integer units). Anything else the figures depend on (territories, reps, assignments,
+certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
+recounted from the deal columns in memory. A full recompute (nightly, ``recompute`` command) always
+reads everything again.
+
+``SCORECARD_WARM_ORGS`` bounds how many organisations a process keeps (0 turns this off).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from .batch import BatchEngine, Deals, Figures
+
+COLUMNS = (
+    "id", "rep_id", "terr_id", "identifier_id", "account", "opened", "close", "stage", "partner", "play",
+    "poc", "engage", "amount", "amount_null", "profit", "profit_null", "list_price", "n_lines", "deliverable",
+    "rep", "terr", "identifier",
+)  # fmt: skip
+# A deleted deal stays in the columns (ids are not reused) but counts nowhere: no dates, no stage.
+INERT = {"opened": 0, "close": 0, "engage": 0, "stage": 0, "poc": 0, "amount": 0, "profit": 0,
+         "profit_null": True, "amount_null": False, "list_price": 0, "n_lines": 0, "deliverable": False,
+         "partner": False, "play": False, "account": -1}  # fmt: skip
+
+
+class Stale(Exception):
+    """The kept deals cannot be brought up to date; read them all again."""
+
+
+@dataclass
+class WarmDeals:
+    token: str
+    deals: Deals
+    products_digest: bytes
+    rep_ids: np.ndarray
+    tree_ids: np.ndarray
+    key: bytes | None = None
+    figures: Figures | None = None
+    changed: set[int] = field(default_factory=set)
+    order: np.ndarray | None = None  # argsort of deals.id
+
+    @classmethod
+    def of(cls, engine: BatchEngine, token: str) -> WarmDeals:
+        """What a run over every deal leaves to keep (``engine`` computed on the full grid)."""
+        return cls(
+            token=token,
+            deals=engine.deals,
+            products_digest=engine.products_digest,
+            rep_ids=engine.rep_ids,
+            tree_ids=engine.tree.ids,
+            key=engine.figures_key(),
+            figures=engine.figures,
+        )
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Index of each id in the deal columns (-1 for unknown)."""
+        if self.order is None:
+            self.order = np.argsort(self.deals.id, kind="stable")
+        sorted_ids = self.deals.id[self.order]
+        if len(sorted_ids) == 0:
+            return np.full(len(ids), -1)
+        at = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+        return np.where(sorted_ids[at] == ids, self.order[at], -1)
+
+    def catch_up(self, engine: BatchEngine) -> tuple[Deals, Deals]:
+        """Apply the changed deals to the columns (in place); returns their old and new versions."""
+        if self.products_digest != engine.products_digest:
+            raise Stale("products changed")
+        deals = self.deals
+        if not (
+            np.array_equal(self.rep_ids, engine.rep_ids) and np.array_equal(self.tree_ids, engine.tree.ids)
+        ):
+            engine.index_deals(deals)
+            self.rep_ids, self.tree_ids = engine.rep_ids, engine.tree.ids
+        ids = np.array(sorted(self.changed), dtype=np.int64)
+        pos = self.positions(ids)
+        old = deals.take(pos[pos >= 0])
+        new = engine.read_deals("", ids=ids.tolist())
+        at = self.positions(new.id)
+        gone = np.setdiff1d(pos[pos >= 0], at[at >= 0])
+        added = at < 0
+        at[added] = len(deals) + np.arange(int(added.sum()))
+        for name in COLUMNS:
+            column = getattr(deals, name)
+            if added.any():
+                column = np.concatenate([column, getattr(new, name)[added]])
+                setattr(deals, name, column)
+            column[at[~added]] = getattr(new, name)[~added]
+            if name in INERT:
+                column[gone] = INERT[name]
+        if added.any():
+            self.order = None
+        drop = np.isin(deals.pair_deal, np.concatenate([pos[pos >= 0], at]))
+        deals.pair_deal = np.concatenate([deals.pair_deal[~drop], at[new.pair_deal]])
+        deals.pair_line = np.concatenate([deals.pair_line[~drop], new.pair_line])
+        self.changed = set()
+        return old, new
+
+
+_KEPT: OrderedDict[int, WarmDeals] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def take(org_id: int, token: str | None) -> WarmDeals | None:
+    """The organisation's kept deals if they are current for its newest run (removed from the cache:
+    the caller changes them in place and keeps the result again)."""
+    with _LOCK:
+        state = _KEPT.pop(org_id, None)
+    return state if state is not None and token and state.token == token else None
+
+
+def keep(org_id: int, state: WarmDeals) -> None:
+    limit = settings.SCORECARD_WARM_ORGS
+    if limit <= 0:
+        return
+    with _LOCK:
+        _KEPT[org_id] = state
+        _KEPT.move_to_end(org_id)
+        while len(_KEPT) > limit:
+            _KEPT.popitem(last=False)
+
+
+def forget(org_id: int | None = None) -> None:
+    with _LOCK:
+        if org_id is None:
+            _KEPT.clear()
+        else:
+            _KEPT.pop(org_id, None)
