@@ -10,6 +10,7 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from scorecard.models import Organization
@@ -59,22 +60,31 @@ def rollups_recompute(
             if engine.window is not None:
                 engine = BatchEngine(org, today=today, period_keys=keys)
     batch = engine.result(keys)
-    stale = ScopeRollup.objects.filter(org=org)
-    if keys is not None:
-        stale = stale.filter(period__in=keys)
-    existing = {
-        (territory_id, rep_id, period): (pk, run_id, data)
-        for pk, run_id, territory_id, rep_id, period, data in stale.values_list(
-            "pk", "run_id", "territory_id", "rep_id", "period", "data"
-        )
-    }
-    same_layout = {
-        pk
-        for pk, kpi_ids in RollupRun.objects.filter(
-            pk__in={run_id for _pk, run_id, _data in existing.values()}
-        ).values_list("pk", "kpi_ids")
-        if kpi_ids == batch.kpi_ids
-    }
+    # Stored rows to compare with: those this process wrote last (kept with the deals), else read.
+    kept = state.rows if state is not None and state.kpi_ids == batch.kpi_ids else None
+    existing: dict[tuple, tuple] = {}
+    same_layout: set[int | None] = {None}
+    if kept is not None and keys is not None:
+        wanted = set(keys)
+        existing = {key: (None, None, data) for key, data in kept.items() if key[2] in wanted}
+    else:
+        kept = None
+        stale = ScopeRollup.objects.filter(org=org)
+        if keys is not None:
+            stale = stale.filter(period__in=keys)
+        existing = {
+            (territory_id, rep_id, period): (pk, run_id, data)
+            for pk, run_id, territory_id, rep_id, period, data in stale.values_list(
+                "pk", "run_id", "territory_id", "rep_id", "period", "data"
+            )
+        }
+        same_layout = {
+            pk
+            for pk, kpi_ids in RollupRun.objects.filter(
+                pk__in={run_id for _pk, run_id, _data in existing.values()}
+            ).values_list("pk", "kpi_ids")
+            if kpi_ids == batch.kpi_ids
+        }
     if settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS:
         time.sleep(settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS)
     seen = [pk for pk, _opp in changes]
@@ -84,30 +94,63 @@ def rollups_recompute(
         org=org, kpi_ids=batch.kpi_ids, today=today, periods=keys, started_at=timezone.now(),
         token=uuid.uuid4().hex,
     )  # fmt: skip
-    if keeping:
-        # Kept at once: if this transaction rolls back, its token never becomes the newest, so the
-        # kept deals are simply not used.
-        warm.keep(org.pk, warm.WarmDeals.of(engine, run.token))
     rows = store.encode(batch, org.pk, run.pk)
-    changed, gone = [], []
+    changed: list[tuple] = []
+    gone: list[int] = []
+    gone_keys: list[tuple] = []
     for row in rows:
-        old = existing.pop((row[2], row[3], row[4]), None)
+        key = (row[2], row[3], row[4])
+        old = existing.pop(key, None)
         if old is not None and old[1] in same_layout and bytes(old[2]) == row[5]:
             continue  # unchanged: keep the stored row
         if old is not None:
-            gone.append(old[0])
+            _forget(old[0], key, gone, gone_keys)
         changed.append(row)
-    gone += [pk for pk, _run, _data in existing.values()]  # no longer stored
+    for key, (pk, _run, _data) in existing.items():  # no longer stored
+        _forget(pk, key, gone, gone_keys)
     for i in range(0, len(gone), 5000):
         ScopeRollup.objects.filter(pk__in=gone[i : i + 5000]).delete()
+    _delete_rows(org, gone_keys)
     store.insert(changed)
     if keys is not None:  # or shrunk: periods outside it keep no rows
         ScopeRollup.objects.filter(org=org).exclude(period__in=engine.stored_keys).delete()
+    if keeping:
+        # Kept at once: if this transaction rolls back, its token never becomes the newest, so what
+        # is kept is simply not used.
+        kept_deals = warm.WarmDeals.of(engine, run.token)
+        if keys is None or kept is not None:
+            stored = {} if kept is None else kept
+            recomputed, still = set(keys or ()), set(engine.stored_keys)
+            for key in [k for k in stored if k[2] in recomputed or k[2] not in still]:
+                del stored[key]
+            stored.update(((row[2], row[3], row[4]), row[5]) for row in rows)
+            kept_deals.rows, kept_deals.kpi_ids = stored, batch.kpi_ids
+        warm.keep(org.pk, kept_deals)
     RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(changed))
     # Runs whose rows have all been replaced by later ones are of no further use.
     in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
     RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
     return len(rows)
+
+
+def _forget(pk: int | None, key: tuple, gone: list[int], gone_keys: list[tuple]) -> None:
+    """A stored row to delete: by primary key when it was read, by key when it was kept in memory."""
+    if pk is not None:
+        gone.append(pk)
+    else:
+        gone_keys.append(key)
+
+
+def _delete_rows(org: Organization, keys: list[tuple]) -> None:
+    """Delete stored rows by (territory id, rep id, period): one statement per period."""
+    by_period: dict[str, tuple[list[int], list[int]]] = {}
+    for territory_id, rep_id, period in keys:
+        territories, reps = by_period.setdefault(period, ([], []))
+        (territories if territory_id is not None else reps).append(territory_id or rep_id)
+    for period, (territories, reps) in by_period.items():
+        ScopeRollup.objects.filter(org=org, period=period).filter(
+            Q(territory_id__in=territories) | Q(rep_id__in=reps)
+        ).delete()
 
 
 def transform_depth(kpis: list[KPI]) -> int:

@@ -54,6 +54,10 @@ class WarmDeals:
     figures: Figures | None = None
     changed: set[int] = field(default_factory=set)
     order: np.ndarray | None = None  # argsort of deals.id
+    # The organisation's stored rows as this process left them ((territory, rep, period) -> data), for
+    # comparing without reading them back; None when not known.
+    rows: dict[tuple, bytes] | None = None
+    kpi_ids: list[int] | None = None
 
     @classmethod
     def of(cls, engine: BatchEngine, token: str) -> WarmDeals:
