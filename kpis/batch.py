@@ -252,14 +252,20 @@ def _units(value) -> int:
     return 0 if value is None else int((Decimal(value) * UNITS).to_integral_value(ROUND_HALF_EVEN))
 
 
-def _index_of(ids: np.ndarray, values) -> np.ndarray:
-    """Position of each value in the id array (-1 for none / unknown)."""
+def _index_of(ids: np.ndarray, values, order: np.ndarray | None = None) -> np.ndarray:
+    """Position of each value in the id array (-1 for none / unknown); ``order``: ids' argsort, if known."""
     values = np.asarray(values, dtype=np.int64)
     if len(ids) == 0:
         return np.full(values.shape, -1)
-    order = np.arange(len(ids)) if np.all(ids[1:] > ids[:-1]) else np.argsort(ids, kind="stable")
+    if order is None:
+        order = id_order(ids)
     pos = np.clip(np.searchsorted(ids[order], values), 0, len(ids) - 1)
     return np.where((values >= 0) & (ids[order][pos] == values), order[pos], -1)
+
+
+def id_order(ids: np.ndarray) -> np.ndarray:
+    """The argsort of an id array (cheap when it is already sorted)."""
+    return np.arange(len(ids)) if np.all(ids[1:] > ids[:-1]) else np.argsort(ids, kind="stable")
 
 
 UNITS = 10_000  # money is counted in whole 1/10,000s (the precision amounts are stored with)
@@ -276,10 +282,11 @@ def bincount_exact(idx: np.ndarray, units: np.ndarray, minlength: int) -> np.nda
     return (high << 26) + low
 
 
-DEAL_FIELDS = (
+DEAL_COLUMNS = (
     "id", "rep_id", "terr_id", "identifier_id", "account", "opened", "close", "stage", "partner", "play",
     "poc", "engage", "amount", "amount_null", "profit", "profit_null", "list_price", "n_lines", "deliverable",
-)  # fmt: skip
+    "rep", "terr", "identifier",
+)  # fmt: skip  # one value per deal (the pairs are not)
 
 
 @dataclass
@@ -323,7 +330,7 @@ class Deals:
         new_index = np.full(len(self.id), -1)
         new_index[pos] = np.arange(len(pos))
         keep = new_index[self.pair_deal] >= 0
-        columns = {f: getattr(self, f)[pos] for f in (*DEAL_FIELDS, "rep", "terr", "identifier")}
+        columns = {f: getattr(self, f)[pos] for f in DEAL_COLUMNS}
         return Deals(**columns, pair_deal=new_index[self.pair_deal[keep]], pair_line=self.pair_line[keep])
 
     def days(self) -> np.ndarray:

@@ -62,12 +62,8 @@ def affected_periods(first: date, last: date, fiscal_start_month: int, today: da
     keys: set[str] = set()
     for kind in P.YEAR, P.QUARTER, P.MONTH:
         for period in P.periods_between(first, last, kind, fiscal_start_month):
-            comparing = (
-                period.next(),
-                P.period_containing(_year_later(period.start), kind, fiscal_start_month),
-            )
             keys.add(period.key)
-            keys.update(p.key for p in comparing if p.start <= today)
+            keys.update(p.key for p in _comparing(period, fiscal_start_month) if p.start <= today)
     return keys
 
 
@@ -79,20 +75,14 @@ def with_dependents(keys: Iterable[str], steps: int, fiscal_start_month: int, to
     """
     found = {P.parse(k, fiscal_start_month) for k in keys}
     for _ in range(steps):
-        found |= {
-            p
-            for period in found
-            for p in (
-                period.next(),
-                P.period_containing(_year_later(period.start), period.kind, fiscal_start_month),
-            )
-            if p.start <= today
-        }
+        found |= {p for period in found for p in _comparing(period, fiscal_start_month) if p.start <= today}
     return {p.key for p in found}
 
 
-def _year_later(day: date) -> date:
-    return date(day.year + 1, day.month, 1)
+def _comparing(period: P.Period, fiscal_start_month: int) -> tuple[P.Period, P.Period]:
+    """The periods comparing with this one: the next (its "previous") and a year later (its "last year")."""
+    year_later = date(period.start.year + 1, period.start.month, 1)
+    return period.next(), P.period_containing(year_later, period.kind, fiscal_start_month)
 
 
 def request(org_id: int, period_keys: Iterable[str] | None) -> None:

@@ -28,11 +28,6 @@ from django.conf import settings
 if TYPE_CHECKING:
     from .batch import BatchEngine, Deals, Figures
 
-COLUMNS = (
-    "id", "rep_id", "terr_id", "identifier_id", "account", "opened", "close", "stage", "partner", "play",
-    "poc", "engage", "amount", "amount_null", "profit", "profit_null", "list_price", "n_lines", "deliverable",
-    "rep", "terr", "identifier",
-)  # fmt: skip
 # A deleted deal stays in the columns (ids are not reused) but counts nowhere: no dates, no stage.
 INERT = {"opened": 0, "close": 0, "engage": 0, "stage": 0, "poc": 0, "amount": 0, "profit": 0,
          "profit_null": True, "amount_null": False, "list_price": 0, "n_lines": 0, "deliverable": False,
@@ -73,17 +68,17 @@ class WarmDeals:
         )
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
-        """Index of each id in the deal columns (-1 for unknown)."""
+        """Index of each id in the deal columns (-1 for unknown); the ids' order is kept between runs."""
+        from .batch import _index_of, id_order
+
         if self.order is None:
-            self.order = np.argsort(self.deals.id, kind="stable")
-        sorted_ids = self.deals.id[self.order]
-        if len(sorted_ids) == 0:
-            return np.full(len(ids), -1)
-        at = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
-        return np.where(sorted_ids[at] == ids, self.order[at], -1)
+            self.order = id_order(self.deals.id)
+        return _index_of(self.deals.id, ids, self.order)
 
     def catch_up(self, engine: BatchEngine) -> tuple[Deals, Deals]:
         """Apply the changed deals to the columns (in place); returns their old and new versions."""
+        from .batch import DEAL_COLUMNS
+
         if self.products_digest != engine.products_digest:
             raise Stale("products changed")
         deals = self.deals
@@ -100,7 +95,7 @@ class WarmDeals:
         gone = np.setdiff1d(pos[pos >= 0], at[at >= 0])
         added = at < 0
         at[added] = len(deals) + np.arange(int(added.sum()))
-        for name in COLUMNS:
+        for name in DEAL_COLUMNS:
             column = getattr(deals, name)
             if added.any():
                 column = np.concatenate([column, getattr(new, name)[added]])
