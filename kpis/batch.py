@@ -91,6 +91,12 @@ class Grid:
         self.end = np.array([p.end.toordinal() for p in self.periods])
         self.previous = self._shifted(lambda p: p.previous())
         self.last_year = self._shifted(lambda p: p.last_year())
+        # Stored rows hold one fiscal year each: a column's year (index into ``years``) and its slot in the
+        # year's row (months 0-11 in fiscal order, quarters 12-15, the year 16; see ``kpis.store``).
+        nm, nq = self.n_months, self.n_quarters
+        m, q, y = np.arange(nm), np.arange(nq), np.arange(len(self.years))
+        self.col_year = np.concatenate([m // 12, q // 4, y])
+        self.col_slot = np.concatenate([m % 12, 12 + q % 4, np.full(len(y), 16)])
 
     def _shifted(self, move) -> np.ndarray:
         return np.array([self.index.get(move(p).key, -1) for p in self.periods])
@@ -501,6 +507,7 @@ class BatchEngine:
             for kind in (P.MONTH, P.QUARTER, P.YEAR)
             for p in P.periods_between(self.first_day, last, kind, self.fsm)
         ]
+        self.stored_years = [p.key for p in P.periods_between(self.first_day, last, P.YEAR, self.fsm)]
         if self.window is None:
             self.grid = Grid(self.first_day, last, self.fsm)
             where = ""
@@ -1363,90 +1370,102 @@ class BatchEngine:
 
     def result(self, period_keys: list[str] | None = None) -> Batch:
         """Every active KPI for every scope in the stored periods (all periods with data, or those of
-        ``period_keys`` that have data)."""
+        ``period_keys`` that have data), cell by cell in stored-row order (scope, fiscal year, slot)."""
         self.compute()
         g = self.grid
-        keys = [k for k in self.stored_keys if period_keys is None or k in set(period_keys)]
-        cols = np.array([g.index[k] for k in keys], dtype=int)
-        K = len(self.kpis)
-        shape = (K, self.S, len(cols))  # KPI-major: each KPI's block is written contiguously
+        wanted = None if period_keys is None else set(period_keys)
+        keys = [k for k in self.stored_keys if wanted is None or k in wanted]
+        cols = np.array([g.index[k] for k in keys], dtype=np.int64)
+        storable = np.zeros(g.size, dtype=bool)
+        storable[[g.index[k] for k in self.stored_keys if k in g.index]] = True
         employed = np.ones((self.S, g.size), dtype=bool)
         employed[self.T :] = self.employed(np.arange(self.R)[:, None], g.start[None, :], g.end[None, :])
-        # A row is stored where some KPI has an actual or a goal (checked below); previous / last year
-        # travel with a row only when the row they come from is not stored, so they are only worked out
-        # for the columns where that can happen.
-        is_stored = np.zeros((self.S, g.size), dtype=bool)
-        is_stored[:, cols] = employed[:, cols]
-        compared = {
-            "previous": _take(is_stored, g.previous[cols], False),
-            "last_year": _take(is_stored, g.last_year[cols], False),
-        }
-        compared_cols = {name: np.flatnonzero(~np.all(done, axis=0)) for name, done in compared.items()}
-        fields: dict[str, np.ndarray] = {"actual": np.empty(shape)}
-        any_value = np.zeros((self.S, len(cols)), dtype=bool)
-
-        def put(name: str, k: int, values: np.ndarray, where=slice(None)) -> None:
-            if name not in fields:
-                if np.isnan(values).all():
-                    return
-                fields[name] = np.full(shape, NAN)
-            fields[name][k][:, where] = values
-
-        for k, kpi in enumerate(self.kpis):
+        # A cell is stored where some KPI has an actual or a goal (reps only while employed). Worked out over
+        # the whole grid, not just the requested periods, because previous / last year travel with a row
+        # only when the row they come from is not stored: a recompute of some periods then writes exactly
+        # the bytes a full recompute writes.
+        figures = []
+        any_value = np.zeros((self.S, g.size), dtype=bool)
+        for kpi in self.kpis:
             value, coverage = self.value(kpi)
             goal, red, has_goal = self.target(kpi)
-            actual = fields["actual"][k]
-            actual[:] = value[:, cols]
-            for name, shift in (("previous", g.previous), ("last_year", g.last_year)):
-                c = compared_cols[name]
-                if len(c):
-                    put(name, k, _take(value, shift[cols[c]]), c)
-            put("goal", k, goal[:, cols])
-            put("red_flag", k, red[:, cols])
+            figures.append((kpi, value, coverage, goal, red))
+            any_value |= ~np.isnan(value) | has_goal
+        stored = any_value & employed & storable
+        s_idx, c_idx = np.nonzero(stored[:, cols])
+        c_idx = cols[c_idx]
+        order = np.lexsort((g.col_slot[c_idx], g.col_year[c_idx], s_idx))
+        s_idx, c_idx = s_idx[order], c_idx[order]
+        n, K = len(s_idx), len(self.kpis)
+
+        def compared_cells(shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Cells whose compared cell is not stored, and the compared column (-1: outside the grid)."""
+            to = shift[c_idx]
+            need = np.flatnonzero(~np.where(to >= 0, stored[s_idx, np.maximum(to, 0)], False))
+            return need, to[need]
+
+        compared = {"previous": compared_cells(g.previous), "last_year": compared_cells(g.last_year)}
+        actual = np.empty((n, K))
+        # Fields most cells leave out: per KPI, its values at the field's cells where any is not null.
+        sparse: dict[str, dict[int, np.ndarray]] = defaultdict(dict)
+        sparse_cells = {name: cells for name, (cells, _to) in compared.items()}
+
+        def put(name: str, k: int, values: np.ndarray) -> None:
+            if not np.isnan(values).all():
+                sparse[name][k] = values
+
+        for k, (kpi, value, coverage, goal, red) in enumerate(figures):
+            actual[:, k] = value[s_idx, c_idx]
+            for name, (cells, to) in compared.items():
+                if len(cells):
+                    put(name, k, np.where(to >= 0, value[s_idx[cells], np.maximum(to, 0)], NAN))
+            put("goal", k, goal[s_idx, c_idx])
+            put("red_flag", k, red[s_idx, c_idx])
             if kpi.source == Source.MANUAL:
-                put("coverage", k, coverage[:, cols])
+                put("coverage", k, coverage[s_idx, c_idx])
             projected = self.projection(kpi, value)
             if projected is not None:
-                put("projected", k, projected[:, cols])
-            any_value |= ~np.isnan(actual) | has_goal[:, cols]
-        stored = any_value & employed[:, cols]
-        # With the rows actually stored (some employed cells have nothing), recheck what travels.
-        is_stored[:, cols] = stored
-        compared = {
-            "previous": _take(is_stored, g.previous[cols], False),
-            "last_year": _take(is_stored, g.last_year[cols], False),
-        }
+                put("projected", k, projected[s_idx, c_idx])
+        fields = {"actual": (np.arange(n), actual)}
+        for name, by_kpi in sparse.items():
+            # A field travels with the cells where some KPI has a value.
+            present = np.logical_or.reduce([~np.isnan(v) for v in by_kpi.values()])
+            values = np.full((int(present.sum()), K), NAN)
+            for k, v in by_kpi.items():
+                values[:, k] = v[present]
+            fields[name] = (sparse_cells.get(name, np.arange(n))[present], values)
         return Batch(
             kpi_ids=[k.id for k in self.kpis],
             territory_ids=self.tree.ids,
             rep_ids=self.rep_ids,
-            period_keys=keys,
-            stored=stored,
+            years=[p.key for p in g.years],
+            scope=s_idx,
+            year=g.col_year[c_idx],
+            slot=g.col_slot[c_idx],
             fields=fields,
-            compared_stored=compared,
         )
 
 
 FIELDS = ("actual", "previous", "last_year", "goal", "red_flag", "coverage", "projected")
 
 
-def _take(values: np.ndarray, cols: np.ndarray, missing=NAN) -> np.ndarray:
-    """values[:, cols] with ``missing`` where the column is -1 (outside the grid)."""
-    taken = values[:, np.maximum(cols, 0)]
-    return np.where(cols[None, :] >= 0, taken, missing)
-
-
 @dataclass
 class Batch:
-    """Computed rollups: per stored (scope, period) cell, one value per KPI for each field.
+    """Computed rollups: the stored (scope, period) cells in stored-row order (scope, fiscal year, slot),
+    and for each field the cells it travels with and one value per KPI there.
 
-    Scopes are the territories (path order) then the reps (id order); ``stored`` says which cells have a
-    row (reps only while employed; cells with some actual or goal)."""
+    Scopes are the territories (path order) then the reps (id order); a cell is stored where some KPI has
+    an actual or a goal (reps only while employed)."""
 
     kpi_ids: list[int]
     territory_ids: np.ndarray
     rep_ids: np.ndarray
-    period_keys: list[str]
-    stored: np.ndarray  # (S, periods) bool
-    fields: dict[str, np.ndarray]  # name -> (KPIs, S, periods); a field left out is all null
-    compared_stored: dict[str, np.ndarray]  # "previous" / "last_year" -> (S, periods) bool
+    years: list[str]  # fiscal year keys of the grid
+    scope: np.ndarray  # per cell: scope index
+    year: np.ndarray  # per cell: index into ``years``
+    slot: np.ndarray  # per cell: slot in the year's row
+    fields: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (cell indices, values (cells, KPIs))
+
+    @property
+    def cells(self) -> int:
+        return len(self.scope)

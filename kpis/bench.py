@@ -207,7 +207,8 @@ def _run(deals: int, keep: bool) -> dict:
         "ratio": round(rollup_seconds / baseline, 1) if baseline else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "incremental_seconds": None,
-        "rows_stored": stored,
+        "figures_stored": stored,  # (scope, period) cells
+        "rows_stored": ScopeRollup.objects.filter(org=org).count(),  # one per (scope, fiscal year)
         "kpi_values": stored * len(RollupRun.objects.filter(org=org).latest("pk").kpi_ids),
         "baseline_groups": groups,
         "queries": len(queries),

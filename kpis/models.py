@@ -199,7 +199,7 @@ class RollupRun(models.Model):
     org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="+")
     kpi_ids = models.JSONField(help_text="KPI ids in the order of the values in each row's data.")
     today = models.DateField()
-    periods = models.JSONField(null=True, blank=True, help_text="Period keys recomputed; null = all.")
+    periods = models.JSONField(null=True, blank=True, help_text="Fiscal years recomputed; null = all.")
     started_at = models.DateTimeField()
     seconds = models.FloatField(default=0)
     rows = models.PositiveIntegerField(default=0)
@@ -216,7 +216,8 @@ class RollupRun(models.Model):
 
 
 class ScopeRollup(models.Model):
-    """Stored results of every KPI for one scope (territory subtree or rep) and period; see kpis.store."""
+    """Stored results of every KPI for one scope (territory subtree or rep) in each period of one fiscal
+    year; see kpis.store."""
 
     # Derived rows that a full recompute rewrites all at once, so few indexes ((org, period) and the two
     # unique (scope, period) ones serve every lookup, including cascades) and no database-level foreign
@@ -245,25 +246,25 @@ class ScopeRollup(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    period = models.CharField(max_length=10)
+    year = models.CharField(max_length=10, help_text="Fiscal year key (2017, FY2018).")
     data = models.BinaryField()
 
     class Meta:
-        indexes = [models.Index(fields=["org", "period"])]
+        indexes = [models.Index(fields=["org", "year"])]
         constraints = [
             models.CheckConstraint(condition=_one_scope(), name="scope_rollup_one_scope"),
             models.UniqueConstraint(
-                fields=["territory", "period"],
+                fields=["territory", "year"],
                 condition=Q(territory__isnull=False),
                 name="scope_rollup_unique_territory",
             ),
             models.UniqueConstraint(
-                fields=["rep", "period"], condition=Q(rep__isnull=False), name="scope_rollup_unique_rep"
+                fields=["rep", "year"], condition=Q(rep__isnull=False), name="scope_rollup_unique_rep"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.territory or self.rep} {self.period}"
+        return f"{self.territory or self.rep} {self.year}"
 
 
 class NoteKind(models.TextChoices):

@@ -8,7 +8,7 @@ from scorecard.models import Organization
 from territories.models import Rep, Territory
 
 from .models import KPI, ScopeRollup
-from .store import StoredRows
+from .store import StoredRows, row_of, year_periods
 
 REPORT_FIELDS = [
     "org", "period", "territory", "rep", "kpi", "perspective", "objective", "unit", "actual", "goal", "red_flag",
@@ -90,7 +90,9 @@ def report_rows(
 
 
 def has_rollups(org: Organization, period_key: str) -> bool:
-    return ScopeRollup.objects.filter(org=org, period=period_key).exists()
+    """Whether rollups of the period's fiscal year are stored."""
+    year, _slot = row_of(org, period_key)
+    return ScopeRollup.objects.filter(org=org, year=year).exists()
 
 
 def stored_figures(org: Organization) -> list[tuple]:
@@ -101,11 +103,11 @@ def stored_figures(org: Organization) -> list[tuple]:
     ]
     scopes += [("r", pk) for pk in Rep.objects.filter(org=org).order_by("pk").values_list("pk", flat=True)]
     out = []
-    periods = sorted(set(ScopeRollup.objects.filter(org=org).values_list("period", flat=True)))
-    for period in periods:
+    years = sorted(set(ScopeRollup.objects.filter(org=org).values_list("year", flat=True)))
+    for period in sorted(key for year in years for key in year_periods(org, year)):
         stored = StoredRows(org, period, scopes)
         for scope in scopes:
-            if (period, scope) not in stored.rows:
+            if not stored.has(period, scope):
                 continue
             for kpi in kpis:
                 figures = stored.row(kpi, scope)

@@ -29,15 +29,17 @@ def rollups_recompute(
 
     Idempotent: afterwards the stored rows of those periods are exactly what the inputs give; only
     periods with data are stored, so recomputing some periods stores what a full recompute stores for
-    them. Rows whose figures did not change are left as they are (an edit rewrites the rows of its
-    rep and territory path, not the whole period). Returns the rows the periods hold.
+    them. Rows are per (scope, fiscal year), so the whole years of the periods are recomputed; rows
+    whose figures did not change are left as they are (an edit rewrites the rows of its rep and
+    territory path, not the whole year). Returns the (scope, period) figures the years hold.
     """
     started = time.perf_counter()
     today = today or timezone.localdate()
-    keys = None
+    years = None
     if period_keys is not None:
         steps = transform_depth(list(KPI.objects.filter(org=org, active=True)))
-        keys = sorted(recompute.with_dependents(period_keys, steps, org.fiscal_year_start_month, today))
+        stale = recompute.with_dependents(period_keys, steps, org.fiscal_year_start_month, today)
+        years = sorted({store.row_of(org, key)[0] for key in stale})
     if (
         connection.vendor == "postgresql"
     ):  # one recompute of an organisation at a time (SQLite: the write lock)
@@ -45,37 +47,37 @@ def rollups_recompute(
     changes = list(DealChange.objects.filter(org=org).values_list("pk", "opportunity_id"))
     keeping = settings.SCORECARD_WARM_ORGS > 0
     state = None
-    if keeping and keys is not None and all(opp is not None for _pk, opp in changes):
+    if keeping and years is not None and all(opp is not None for _pk, opp in changes):
         newest = RollupRun.objects.filter(org=org).order_by("-pk").values_list("token", flat=True).first()
         state = warm.take(org.pk, newest)
         if state is not None:
             state.changed = {opp for _pk, opp in changes if opp is not None}
-    engine = BatchEngine(org, today=today, period_keys=keys, warm=state, full_grid=keeping)
-    if keys is not None:
-        # The data's date range may have grown: periods that now have rows are stored too.
-        have = set(ScopeRollup.objects.filter(org=org).values_list("period", flat=True).distinct())
-        missing = set(engine.stored_keys) - have - set(keys)
+    engine = BatchEngine(org, today=today, period_keys=_periods(org, years), warm=state, full_grid=keeping)
+    if years is not None:
+        # The data's date range may have grown: years that now have rows are stored too.
+        have = set(ScopeRollup.objects.filter(org=org).values_list("year", flat=True).distinct())
+        missing = set(engine.stored_years) - have - set(years)
         if missing:
-            keys = sorted(set(keys) | missing)
+            years = sorted(set(years) | missing)
             if engine.window is not None:
-                engine = BatchEngine(org, today=today, period_keys=keys)
-    batch = engine.result(keys)
+                engine = BatchEngine(org, today=today, period_keys=_periods(org, years))
+    batch = engine.result(_periods(org, years))
     # Stored rows to compare with: those this process wrote last (kept with the deals), else read.
     kept = state.rows if state is not None and state.kpi_ids == batch.kpi_ids else None
     existing: dict[tuple, tuple] = {}
     same_layout: set[int | None] = {None}
-    if kept is not None and keys is not None:
-        wanted = set(keys)
+    if kept is not None and years is not None:
+        wanted = set(years)
         existing = {key: (None, None, data) for key, data in kept.items() if key[2] in wanted}
     else:
         kept = None
-        stale = ScopeRollup.objects.filter(org=org)
-        if keys is not None:
-            stale = stale.filter(period__in=keys)
+        stale_rows = ScopeRollup.objects.filter(org=org)
+        if years is not None:
+            stale_rows = stale_rows.filter(year__in=years)
         existing = {
-            (territory_id, rep_id, period): (pk, run_id, data)
-            for pk, run_id, territory_id, rep_id, period, data in stale.values_list(
-                "pk", "run_id", "territory_id", "rep_id", "period", "data"
+            (territory_id, rep_id, year): (pk, run_id, data)
+            for pk, run_id, territory_id, rep_id, year, data in stale_rows.values_list(
+                "pk", "run_id", "territory_id", "rep_id", "year", "data"
             )
         }
         same_layout = {
@@ -91,7 +93,7 @@ def rollups_recompute(
     for i in range(0, len(seen), 5000):
         DealChange.objects.filter(pk__in=seen[i : i + 5000]).delete()
     run = RollupRun.objects.create(
-        org=org, kpi_ids=batch.kpi_ids, today=today, periods=keys, started_at=timezone.now(),
+        org=org, kpi_ids=batch.kpi_ids, today=today, periods=years, started_at=timezone.now(),
         token=uuid.uuid4().hex,
     )  # fmt: skip
     rows = store.encode(batch, org.pk, run.pk)
@@ -112,15 +114,15 @@ def rollups_recompute(
         ScopeRollup.objects.filter(pk__in=gone[i : i + 5000]).delete()
     _delete_rows(org, gone_keys)
     store.insert(changed)
-    if keys is not None:  # or shrunk: periods outside it keep no rows
-        ScopeRollup.objects.filter(org=org).exclude(period__in=engine.stored_keys).delete()
+    if years is not None:  # or shrunk: years outside it keep no rows
+        ScopeRollup.objects.filter(org=org).exclude(year__in=engine.stored_years).delete()
     if keeping:
         # Kept at once: if this transaction rolls back, its token never becomes the newest, so what
         # is kept is simply not used.
         kept_deals = warm.WarmDeals.of(engine, run.token)
-        if keys is None or kept is not None:
+        if years is None or kept is not None:
             stored = {} if kept is None else kept
-            recomputed, still = set(keys or ()), set(engine.stored_keys)
+            recomputed, still = set(years or ()), set(engine.stored_years)
             for key in [k for k in stored if k[2] in recomputed or k[2] not in still]:
                 del stored[key]
             stored.update(((row[2], row[3], row[4]), row[5]) for row in rows)
@@ -130,7 +132,12 @@ def rollups_recompute(
     # Runs whose rows have all been replaced by later ones are of no further use.
     in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
     RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
-    return len(rows)
+    return batch.cells
+
+
+def _periods(org: Organization, years: list[str] | None) -> list[str] | None:
+    """Every period key of the fiscal years (None: every period)."""
+    return None if years is None else [key for year in years for key in store.year_periods(org, year)]
 
 
 def _forget(pk: int | None, key: tuple, gone: list[int], gone_keys: list[tuple]) -> None:
@@ -142,13 +149,13 @@ def _forget(pk: int | None, key: tuple, gone: list[int], gone_keys: list[tuple])
 
 
 def _delete_rows(org: Organization, keys: list[tuple]) -> None:
-    """Delete stored rows by (territory id, rep id, period): one statement per period."""
-    by_period: dict[str, tuple[list[int], list[int]]] = {}
-    for territory_id, rep_id, period in keys:
-        territories, reps = by_period.setdefault(period, ([], []))
+    """Delete stored rows by (territory id, rep id, year): one statement per year."""
+    by_year: dict[str, tuple[list[int], list[int]]] = {}
+    for territory_id, rep_id, year in keys:
+        territories, reps = by_year.setdefault(year, ([], []))
         (territories if territory_id is not None else reps).append(territory_id or rep_id)
-    for period, (territories, reps) in by_period.items():
-        ScopeRollup.objects.filter(org=org, period=period).filter(
+    for year, (territories, reps) in by_year.items():
+        ScopeRollup.objects.filter(org=org, year=year).filter(
             Q(territory_id__in=territories) | Q(rep_id__in=reps)
         ).delete()
 

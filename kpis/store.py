@@ -1,12 +1,19 @@
-"""Stored rollups: one row per (scope, period) holding every KPI's figures, and the rows read back in the
-report shape of DESIGN §5.
+"""Stored rollups: one row per (scope, fiscal year) holding every KPI's figures in each of the year's
+periods, and the figures read back in the report shape of DESIGN §5.
 
-A row's ``data`` is a version byte, a field mask byte, then for each present field (in ``FIELDS`` order)
-one little-endian float64 per KPI of the row's run (``RollupRun.kpi_ids`` order), NaN for null. Absent
-fields are all null, except:
+A row per year rather than per period: a full recompute writes ~17 times fewer rows (inserting a row
+costs the same whatever its size, up to a few kilobytes), and an edit rewrites the year rows of its rep
+and territory path.
 
-- ``previous`` / ``last_year`` travel with a row only when the row of the compared period is not stored;
-  otherwise they are read from that row's actuals;
+A row's ``data``: a version byte, the number of slots (17), then per slot the little-endian uint32 length
+of its part (0: the period has no stored figures); the parts follow in slot order. Slots: the year's
+months in fiscal order (0-11), its quarters (12-15), the year (16). A part is little-endian 8-byte words:
+a field mask, then for each present field (in ``FIELDS`` order) two bit sets over the KPIs of the row's
+run (``RollupRun.kpi_ids`` order), null values and zero values, then the other values as float64.
+Absent fields are all null, except:
+
+- ``previous`` / ``last_year`` travel with a period only when the compared period is not stored;
+  otherwise they are read from that period's actuals;
 - ``goal`` / ``red_flag`` hold targets set explicitly or summed from child territories; where they are
   null the KPI's default goal applies, and a missing red flag is the goal ∓ the KPI's tolerance.
 
@@ -24,61 +31,157 @@ import numpy as np
 from django.db import connection
 from django.db.models import Q
 
+from scorecard import periods as P
 from scorecard.models import Organization
 
 from . import scoring
 from .batch import FIELDS, Batch
 from .models import KPI, RollupRun, ScopeRollup
 
-VERSION = 1
+VERSION = 2
+SLOTS = 17
+HEADER = 2 + 4 * SLOTS
 BIT = {name: 1 << i for i, name in enumerate(FIELDS)}
-COLUMNS = ["org_id", "run_id", "territory_id", "rep_id", "period", "data"]
+COLUMNS = ["org_id", "run_id", "territory_id", "rep_id", "year", "data"]
 
 Scope = tuple[str, int]  # ("t", territory id) or ("r", rep id)
 
 
+def row_of(org: Organization, period_key: str) -> tuple[str, int]:
+    """The fiscal year key of the row holding a period, and the period's slot in it."""
+    period = org.parse_period(period_key)
+    fiscal = P.period_containing(period.start, P.YEAR, org.fiscal_year_start_month)
+    offset = (period.start.month - fiscal.start.month) % 12
+    slot = {P.MONTH: offset, P.QUARTER: 12 + offset // 3, P.YEAR: 16}[period.kind]
+    return fiscal.key, slot
+
+
+def year_periods(org: Organization, year_key: str) -> list[str]:
+    """The period keys a year's row holds, in slot order."""
+    year = org.parse_period(year_key)
+    fsm = org.fiscal_year_start_month
+    months = year.months()
+    quarters = [P.period_containing(m.start, P.QUARTER, fsm) for m in months[::3]]
+    return [p.key for p in (*months, *quarters, year)]
+
+
 def encode(batch: Batch, org_id: int, run_id: int) -> list[tuple]:
-    """The rows to store for a computed batch."""
-    stored = batch.stored
-    present = {"actual": stored}
-    for name in FIELDS[1:]:
-        if name not in batch.fields:
-            present[name] = np.zeros_like(stored)
-            continue
-        has_any = ~np.all(np.isnan(batch.fields[name]), axis=0)
-        present[name] = has_any & ~batch.compared_stored[name] if name in batch.compared_stored else has_any
-    mask = np.zeros(stored.shape, dtype=np.int64)
-    for name in FIELDS:
-        mask |= present[name].astype(np.int64) * BIT[name]
-    s_idx, p_idx = np.nonzero(stored)
-    masks = mask[s_idx, p_idx]
+    """The rows to store for a computed batch (cells come in row order: scope, year, slot)."""
+    n, K = batch.cells, len(batch.kpi_ids)
+    words = _words(K)
+    # Every cell's part laid out in one matrix of 8-byte words with a mask of the words it keeps: the mask
+    # word, then for each field the two bit sets and the values (kept where neither null nor zero).
+    # Selecting the kept words in row-major order gives all parts back to back, with no Python per cell.
+    layout = [name for name in FIELDS if name in batch.fields and len(batch.fields[name][0])]
+    width = 1 + len(layout) * (2 * words + K)
+    mask = np.zeros(n, dtype=np.uint64)
+    for name in layout:
+        mask[batch.fields[name][0]] |= BIT[name]
+    sizes = np.ones(n, dtype=np.int64)
+    for name in layout:
+        cells, values = batch.fields[name]
+        sizes[cells] += 2 * words + np.count_nonzero(~np.isnan(values) & (values != 0), axis=1)
+    ends = np.cumsum(sizes)
+    words_out = np.empty(int(ends[-1]) if n else 0, dtype="<u8")
+    # One matrix reused for every chunk: words it does not keep are never read, and fresh memory costs a
+    # page fault per 4 KiB.
+    whole = np.empty((min(n, _CHUNK), width), dtype=np.uint64)
+    for a in range(0, n, _CHUNK):
+        b = min(n, a + _CHUNK)
+        matrix = whole[: b - a]
+        keep = np.zeros((b - a, width), dtype=bool)
+        matrix[:, 0], keep[:, 0] = mask[a:b], True
+        at = 1
+        for name in layout:
+            cells, values = batch.fields[name]
+            lo, hi = np.searchsorted(cells, [a, b])
+            rows, values = cells[lo:hi] - a, values[lo:hi]
+            null, zero = np.isnan(values), values == 0
+            matrix[rows, at : at + words] = _bits(null, words)
+            matrix[rows, at + words : at + 2 * words] = _bits(zero, words)
+            matrix[rows, at + 2 * words : at + 2 * words + K] = np.ascontiguousarray(values, "<f8").view(
+                np.uint64
+            )
+            keep[rows, at : at + 2 * words] = True
+            keep[rows, at + 2 * words : at + 2 * words + K] = ~null & ~zero
+            at += 2 * words + K
+        words_out[ends[a] - sizes[a] : ends[b - 1]] = matrix[keep]
+    ends = ends * 8
+    # Rows: runs of cells with the same (scope, year).
+    if n:
+        new_row = np.concatenate(
+            [[True], (batch.scope[1:] != batch.scope[:-1]) | (batch.year[1:] != batch.year[:-1])]
+        )
+    else:
+        new_row = np.zeros(0, dtype=bool)
+    first = np.flatnonzero(new_row)
+    slots = np.zeros((len(first), SLOTS), dtype="<u4")
+    slots[np.cumsum(new_row) - 1, batch.slot] = sizes * 8
+    header = np.concatenate(
+        [np.tile(np.array([VERSION, SLOTS], dtype=np.uint8), (len(first), 1)), slots.view(np.uint8)], axis=1
+    )
+    bounds = np.append(ends[first] - sizes[first] * 8, 8 * len(words_out)).tolist()
+    data = words_out.view(np.uint8).data  # a memoryview: slicing it copies nothing
     T = len(batch.territory_ids)
-    territory = [int(batch.territory_ids[s]) if s < T else None for s in s_idx]
-    rep = [int(batch.rep_ids[s - T]) if s >= T else None for s in s_idx]
-    period = [batch.period_keys[p] for p in p_idx]
-    blobs: list[bytes] = [b""] * len(s_idx)
-    for m in np.unique(masks):
-        rows = np.flatnonzero(masks == m)
-        block = np.concatenate(
-            [batch.fields[name][:, s_idx[rows], p_idx[rows]].T for name in FIELDS if m & BIT[name]], axis=1
-        ).astype("<f8")
-        header = bytes([VERSION, int(m)])
-        for i, values in zip(rows.tolist(), block, strict=True):
-            blobs[i] = header + values.tobytes()
-    return [(org_id, run_id, territory[i], rep[i], period[i], blobs[i]) for i in range(len(s_idx))]
+    out = []
+    for r, cell in enumerate(first.tolist()):
+        s = int(batch.scope[cell])
+        territory, rep = (int(batch.territory_ids[s]), None) if s < T else (None, int(batch.rep_ids[s - T]))
+        blob = header[r].tobytes() + data[bounds[r] : bounds[r + 1]]
+        out.append((org_id, run_id, territory, rep, batch.years[int(batch.year[cell])], blob))
+    return out
 
 
-def decode(data: bytes, kpi_count: int) -> dict[str, np.ndarray]:
+_CHUNK = 2048  # cells laid out at once (bounds the memory of encoding)
+
+
+def _words(kpi_count: int) -> int:
+    """8-byte words of a bit set over the KPIs."""
+    return (kpi_count + 63) // 64
+
+
+def _bits(flags: np.ndarray, words: int) -> np.ndarray:
+    """(cells, KPIs) flags → (cells, words) little-endian bit sets."""
+    packed = np.packbits(flags, axis=1, bitorder="little")
+    padded = np.zeros((len(flags), words * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view("<u8")
+
+
+def slot_lengths(data: bytes) -> np.ndarray:
     if data[0] != VERSION:
         raise ValueError(f"unknown rollup format {data[0]}")
-    mask = data[1]
-    values = np.frombuffer(data, dtype="<f8", offset=2)
+    return np.frombuffer(data, dtype="<u4", count=data[1], offset=2)
+
+
+def decode(data: bytes, slot: int, kpi_count: int) -> dict[str, np.ndarray] | None:
+    """The fields of one slot of a row (None when the period is not stored)."""
+    lengths = slot_lengths(data)
+    if not lengths[slot]:
+        return None
+    at = 2 + 4 * len(lengths) + int(lengths[:slot].sum())
+    mask = data[at]
+    at += 8
+    size = 8 * _words(kpi_count)
     out = {}
-    i = 0
     for name in FIELDS:
-        if mask & BIT[name]:
-            out[name] = values[i * kpi_count : (i + 1) * kpi_count]
-            i += 1
+        if not mask & BIT[name]:
+            continue
+        null, zero = (
+            np.unpackbits(
+                np.frombuffer(data, dtype=np.uint8, count=size, offset=at + i * size),
+                count=kpi_count,
+                bitorder="little",
+            ).astype(bool)
+            for i in (0, 1)
+        )
+        keep = ~null & ~zero
+        kept = int(keep.sum())
+        values = np.zeros(kpi_count)
+        values[null] = np.nan
+        values[keep] = np.frombuffer(data, dtype="<f8", count=kept, offset=at + 2 * size)
+        out[name] = values
+        at += 2 * size + 8 * kept
     return out
 
 
@@ -107,8 +210,8 @@ def _binary_copy(rows: list[tuple]) -> bytes:
     several times faster than adapting each value through the driver."""
     out = [b"PGCOPY\n\xff\r\n\x00", struct.pack("!ii", 0, 0)]
     count = struct.pack("!h", len(COLUMNS))
-    for org_id, run_id, territory_id, rep_id, period, data in rows:
-        key = period.encode()
+    for org_id, run_id, territory_id, rep_id, year, data in rows:
+        key = year.encode()
         out += [
             count, _INT8.pack(8, org_id), _INT8.pack(8, run_id),
             _NULL if territory_id is None else _INT8.pack(8, territory_id),
@@ -130,24 +233,38 @@ class StoredRows:
         self.org = org
         self.period = org.parse_period(period_key)
         self.compare = {"previous": self.period.previous().key, "last_year": self.period.last_year().key}
+        self.slot = {key: row_of(org, key) for key in (self.period.key, *self.compare.values())}
         territory_ids = [i for kind, i in scopes if kind == "t"]
         rep_ids = [i for kind, i in scopes if kind == "r"]
         rows = list(
-            ScopeRollup.objects.filter(org=org, period__in=[period_key, *self.compare.values()])
+            ScopeRollup.objects.filter(org=org, year__in={year for year, _slot in self.slot.values()})
             .filter(Q(territory_id__in=territory_ids) | Q(rep_id__in=rep_ids))
-            .values_list("run_id", "territory_id", "rep_id", "period", "data")
+            .values_list("run_id", "territory_id", "rep_id", "year", "data")
         )
         runs = RollupRun.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", "kpi_ids")
         # Each run's KPI order: kpi id -> position of its values in the run's rows.
         positions = {pk: {kpi_id: i for i, kpi_id in enumerate(kpi_ids)} for pk, kpi_ids in runs}
-        self.rows: dict[tuple[str, Scope], tuple[dict[int, int], dict[str, np.ndarray]]] = {}
-        for run_id, tid, rid, period, data in rows:
+        self._rows: dict[tuple[str, Scope], tuple[dict[int, int], bytes]] = {}
+        for run_id, tid, rid, year, data in rows:
             scope = ("t", tid) if tid is not None else ("r", rid)
-            position = positions[run_id]
-            self.rows[(period, scope)] = (position, decode(bytes(data), len(position)))
+            self._rows[(year, scope)] = (positions[run_id], bytes(data))
+        self._decoded: dict[tuple[str, Scope], tuple[dict[int, int], dict[str, np.ndarray]] | None] = {}
+
+    def _get(self, period: str, scope: Scope) -> tuple[dict[int, int], dict[str, np.ndarray]] | None:
+        """The KPI positions and decoded fields of a scope's period (None when not stored)."""
+        if (period, scope) not in self._decoded:
+            year, slot = self.slot[period]
+            position, data = self._rows.get((year, scope), ({}, b""))
+            fields = decode(data, slot, len(position)) if data else None
+            self._decoded[(period, scope)] = None if fields is None else (position, fields)
+        return self._decoded[(period, scope)]
+
+    def has(self, period: str, scope: Scope) -> bool:
+        """Whether figures are stored for the scope in the period (or one it compares with)."""
+        return self._get(period, scope) is not None
 
     def _field(self, period: str, scope: Scope, kpi: KPI, name: str) -> float | None:
-        found = self.rows.get((period, scope))
+        found = self._get(period, scope)
         if found is None:
             return None
         position, fields = found
@@ -167,11 +284,11 @@ class StoredRows:
             red = None if kpi.default_red_flag is None else float(kpi.default_red_flag)
         if goal is not None and red is None:
             red = scoring.default_red_flag(goal, kpi.direction, float(kpi.tolerance))
-        if (key, scope) not in self.rows or (actual is None and goal is None):
+        if not self.has(key, scope) or (actual is None and goal is None):
             return _empty()
         compared = {}
         for name, period in self.compare.items():
-            if (period, scope) in self.rows:
+            if self.has(period, scope):
                 compared[name] = self._field(period, scope, kpi, "actual")
             else:
                 compared[name] = self._field(key, scope, kpi, name)
