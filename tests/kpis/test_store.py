@@ -1,0 +1,72 @@
+"""The stored row format: what is encoded is what is decoded, value for value."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpis import store
+from kpis.batch import FIELDS, Batch
+
+VALUES = [np.nan, 0.0, -0.0, 1.0, -2.5, 0.0001, 123456789.1234, 1e300, -1e-300, np.inf]
+
+
+@st.composite
+def batches(draw):
+    """A batch of a few scopes and years with random cells, fields and values (up to 130 KPIs: bit sets of
+    several words)."""
+    kpis = draw(st.integers(1, 130))
+    cells = sorted(
+        draw(
+            st.sets(
+                st.tuples(st.integers(0, 4), st.integers(0, 2), st.integers(0, store.SLOTS - 1)), max_size=40
+            )
+        )
+    )
+    n = len(cells)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    fields = {"actual": (np.arange(n), rng.choice(VALUES, size=(n, kpis)))}
+    for name in FIELDS[1:]:
+        chosen = np.flatnonzero(rng.random(n) < draw(st.floats(0, 1)))
+        if len(chosen):
+            fields[name] = (chosen, rng.choice(VALUES, size=(len(chosen), kpis)))
+    return Batch(
+        kpi_ids=list(range(100, 100 + kpis)),
+        territory_ids=np.array([11, 12, 13]),
+        rep_ids=np.array([21, 22]),
+        years=["2016", "2017", "2018"],
+        scope=np.array([c[0] for c in cells], dtype=np.int64),
+        year=np.array([c[1] for c in cells], dtype=np.int64),
+        slot=np.array([c[2] for c in cells], dtype=np.int64),
+        fields=fields,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=batches())
+def test_decoding_a_row_gives_back_every_encoded_value(batch):
+    rows = store.encode(batch, org_id=1, run_id=2)
+    by_key = {(row[2], row[3], row[4]): row[5] for row in rows}
+    cells = list(zip(batch.scope.tolist(), batch.year.tolist(), batch.slot.tolist(), strict=True))
+    assert len(by_key) == len({(s, y) for s, y, _slot in cells})  # one row per (scope, year)
+    K = len(batch.kpi_ids)
+    for i, (s, y, slot) in enumerate(cells):
+        key = (11 + s, None, batch.years[y]) if s < 3 else (None, 21 + s - 3, batch.years[y])
+        decoded = store.decode(by_key[key], slot, K)
+        assert decoded is not None
+        for name in FIELDS:
+            field_cells, values = batch.fields.get(name, (np.zeros(0, dtype=np.int64), None))
+            at = np.flatnonzero(field_cells == i)
+            if not len(at):
+                assert name not in decoded
+                continue
+            expected = values[at[0]]
+            # Exactly the same numbers (a negative zero is stored as zero).
+            assert np.array_equal(decoded[name], expected, equal_nan=True)
+    for data in by_key.values():  # slots without a cell are empty
+        assert len(store.slot_lengths(data)) == store.SLOTS
+    for s, y in {(s, y) for s, y, _slot in cells}:
+        key = (11 + s, None, batch.years[y]) if s < 3 else (None, 21 + s - 3, batch.years[y])
+        empty = set(range(store.SLOTS)) - {slot for cs, cy, slot in cells if (cs, cy) == (s, y)}
+        assert all(store.decode(by_key[key], slot, K) is None for slot in empty)
