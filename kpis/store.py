@@ -40,7 +40,6 @@ from .models import KPI, RollupRun, ScopeRollup
 
 VERSION = 2
 SLOTS = 17
-HEADER = 2 + 4 * SLOTS
 BIT = {name: 1 << i for i, name in enumerate(FIELDS)}
 COLUMNS = ["org_id", "run_id", "territory_id", "rep_id", "year", "data"]
 
@@ -75,11 +74,10 @@ def encode(batch: Batch, org_id: int, run_id: int) -> list[tuple]:
     layout = [name for name in FIELDS if name in batch.fields and len(batch.fields[name][0])]
     width = 1 + len(layout) * (2 * words + K)
     mask = np.zeros(n, dtype=np.uint64)
-    for name in layout:
-        mask[batch.fields[name][0]] |= BIT[name]
-    sizes = np.ones(n, dtype=np.int64)
+    sizes = np.ones(n, dtype=np.int64)  # words per cell
     for name in layout:
         cells, values = batch.fields[name]
+        mask[cells] |= BIT[name]
         sizes[cells] += 2 * words + np.count_nonzero(~np.isnan(values) & (values != 0), axis=1)
     ends = np.cumsum(sizes)
     words_out = np.empty(int(ends[-1]) if n else 0, dtype="<u8")

@@ -51,9 +51,14 @@ def test_decoding_a_row_gives_back_every_encoded_value(batch):
     cells = list(zip(batch.scope.tolist(), batch.year.tolist(), batch.slot.tolist(), strict=True))
     assert len(by_key) == len({(s, y) for s, y, _slot in cells})  # one row per (scope, year)
     K = len(batch.kpi_ids)
-    for i, (s, y, slot) in enumerate(cells):
+
+    def row(s: int, y: int) -> bytes:
+        """The data of a scope's (3 territories, then 2 reps) row for a year."""
         key = (11 + s, None, batch.years[y]) if s < 3 else (None, 21 + s - 3, batch.years[y])
-        decoded = store.decode(by_key[key], slot, K)
+        return by_key[key]
+
+    for i, (s, y, slot) in enumerate(cells):
+        decoded = store.decode(row(s, y), slot, K)
         assert decoded is not None
         for name in FIELDS:
             field_cells, values = batch.fields.get(name, (np.zeros(0, dtype=np.int64), None))
@@ -67,6 +72,5 @@ def test_decoding_a_row_gives_back_every_encoded_value(batch):
     for data in by_key.values():  # slots without a cell are empty
         assert len(store.slot_lengths(data)) == store.SLOTS
     for s, y in {(s, y) for s, y, _slot in cells}:
-        key = (11 + s, None, batch.years[y]) if s < 3 else (None, 21 + s - 3, batch.years[y])
         empty = set(range(store.SLOTS)) - {slot for cs, cy, slot in cells if (cs, cy) == (s, y)}
-        assert all(store.decode(by_key[key], slot, K) is None for slot in empty)
+        assert all(store.decode(row(s, y), slot, K) is None for slot in empty)
