@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
@@ -6,4 +8,6 @@ class KpisConfig(AppConfig):
     verbose_name = "KPIs and rollups"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        # Connect the change signals, and register the tasks in every process (web processes send them by
+        # name from kpis.recompute, which sits below the tasks).
+        from . import signals, tasks  # noqa: F401

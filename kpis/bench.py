@@ -11,8 +11,9 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from kpis.models import RollupRun, ScopeRollup
-from kpis.services import rollups_recompute
+from kpis.models import RecomputeRequest, RollupRun, ScopeRollup
+from kpis.rollup import warm
+from kpis.services import rollups_recompute, rollups_recompute_pending
 from sales.models import Opportunity
 from scorecard.models import Organization
 from scorecard.services import organization_create, organization_delete
@@ -108,11 +109,24 @@ def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
             stage, close_value = "engaging", None
         else:
             stage, close_value = ("won" if roll < 0.45 else "lost"), close.isoformat()
+        amount = round(rnd.uniform(1_000, 120_000), 2)
+        channel = "partner" if rnd.random() < 0.25 else "direct"
+        poc = rnd.choice(("none", "none", "success", "failure"))
         batch.append(
-            (org.pk, f"B{i:07d}", rep_id, stage, engage.isoformat(), engage.isoformat(), close_value,
-             round(rnd.uniform(1_000, 120_000), 2), "partner" if rnd.random() < 0.25 else "direct",
-             rnd.choice(("none", "none", "success", "failure")), now)
-        )  # fmt: skip
+            (
+                org.pk,
+                f"B{i:07d}",
+                rep_id,
+                stage,
+                engage.isoformat(),
+                engage.isoformat(),
+                close_value,
+                amount,
+                channel,
+                poc,
+                now,
+            )
+        )
         if len(batch) >= 20_000:
             _executemany(sql, batch)
             batch = []
@@ -152,9 +166,6 @@ def incremental_seconds(org: Organization, cold: bool = False) -> float:
     memory); ``cold``: in a process that has nothing kept (a worker's first recompute of the org)."""
     from django.conf import settings
 
-    from kpis import recompute, warm
-    from kpis.models import RecomputeRequest
-
     RecomputeRequest.objects.filter(org=org).delete()  # left by building the organisation
     if cold:
         warm.forget()
@@ -168,7 +179,7 @@ def incremental_seconds(org: Organization, cold: bool = False) -> float:
         with transaction.atomic():
             opp.amount = (opp.amount or 0) + 1
             opp.save()
-        stored = recompute.run_pending(org.pk)
+        stored = rollups_recompute_pending(org.pk)
         elapsed = time.perf_counter() - started
     finally:
         settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS = settle

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from . import catalog
 
 
 class Unit(models.TextChoices):
@@ -102,16 +105,14 @@ class KPI(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """A metric must be in the catalog; a formula must parse, name known KPIs and not loop."""
-        from django.core.exceptions import ValidationError
-
-        from .engine import CATALOG
-        from .services import kpi_formula_validate
-
-        if self.source == Source.METRIC and self.metric not in CATALOG:
-            raise ValidationError({"metric": f"Unknown metric {self.metric!r}."})
-        if self.source == Source.FORMULA:
-            kpi_formula_validate(org=self.org, slug=self.slug, formula=self.formula)
+        """A metric KPI names a catalog metric and only filters it accepts. (A formula is validated
+        against the organisation's other KPIs by ``services.kpi_create`` / ``kpi_update``.)"""
+        if self.source == Source.METRIC:
+            try:
+                catalog.validate(self.metric, self.metric_filter)
+            except catalog.CatalogError as exc:
+                field = "metric" if self.metric not in catalog.CATALOG else "metric_filter"
+                raise ValidationError({field: str(exc)}) from None
 
 
 def _one_scope() -> Q:

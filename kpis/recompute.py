@@ -1,26 +1,31 @@
 """Keeping stored rollups fresh: which periods a change affects, and one deduplicated recompute per org.
 
 A change marks periods stale (durable ``RecomputeRequest`` rows) and, after the transaction commits,
-enqueues the recompute task unless one is already pending for the organisation. The task clears the
-pending flag when it starts, so a burst of edits costs at most one running and one pending recompute.
-A per-organisation lock keeps two workers from recomputing one organisation at once.
+enqueues the recompute task unless one is already pending for the organisation. The task
+(``services.rollups_recompute_pending``) clears the pending flag when it starts, so a burst of edits costs
+at most one running and one pending recompute. A per-organisation lock keeps two workers from
+recomputing one organisation at once.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from scorecard import periods as P
+from scorecard.celery import app
 
-from .models import DealChange, RecomputeRequest
+from . import formula as formula_lang
+from .models import KPI, DealChange, RecomputeRequest, Source, Transform
+
+# Sent by name: this module sits below the tasks (which call the services that use it).
+RECOMPUTE_TASK = "kpis.tasks.recompute_pending"
 
 PENDING_TTL = 15 * 60
 RUNS_TTL = 24 * 60 * 60
@@ -43,7 +48,7 @@ def runs(org_id: int) -> int:
     return int(cache.get(runs_key(org_id)) or 0)
 
 
-def _count_run(org_id: int) -> None:
+def count_run(org_id: int) -> None:
     if not cache.add(runs_key(org_id), 1, timeout=RUNS_TTL):
         try:
             cache.incr(runs_key(org_id))
@@ -116,17 +121,13 @@ def enqueue(org_id: int, force: bool = False) -> bool:
         return False
     if not cache.add(pending_key(org_id), "1", timeout=PENDING_TTL) and not force:
         return False
-    from .tasks import recompute_pending
-
-    recompute_pending.delay(org_id)
+    app.tasks[RECOMPUTE_TASK].delay(org_id)
     return True
 
 
-def _settling(org_id: int) -> bool:
+def settling(org_id: int) -> bool:
     """True while a burst of changes is still arriving (only when tasks go through a broker)."""
     settle = settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS
-    from scorecard.celery import app
-
     if app.conf.task_always_eager or settle <= 0:
         return False
     times = RecomputeRequest.objects.filter(org_id=org_id).aggregate(
@@ -140,40 +141,24 @@ def _settling(org_id: int) -> bool:
     return not quiet and not overdue
 
 
-def run_pending(org_id: int) -> int | None:
-    """Recompute the stale periods of one organisation under its lock.
-
-    Returns the rollups stored, or None when it should run again shortly: another run holds the lock,
-    or changes are still arriving (the pending flag then stays set, so the burst costs one run).
-    """
-    if _settling(org_id):
-        return None
-    from scorecard.models import Organization
-
-    token = uuid.uuid4().hex
-    if not cache.add(lock_key(org_id), token, timeout=settings.SCORECARD_RECOMPUTE_LOCK_SECONDS):
-        return None
-    try:
-        cache.delete(pending_key(org_id))
-        started = timezone.now()
-        requested = set(RecomputeRequest.objects.filter(org_id=org_id).values_list("period", flat=True))
-        if not requested:
-            return 0
-        from .services import rollups_recompute
-
-        org = Organization.objects.get(pk=org_id)
-        stored = rollups_recompute(
-            org=org, period_keys=None if RecomputeRequest.ALL in requested else requested
-        )
-        _count_run(org_id)
-        RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
-        return stored
-    finally:
-        if cache.get(lock_key(org_id)) == token:
-            cache.delete(lock_key(org_id))
-
-
 def sweep() -> list[int]:
     """Enqueue a recompute for every organisation with stale periods (after a crash or a lost message)."""
     org_ids = sorted(set(RecomputeRequest.objects.values_list("org_id", flat=True)))
     return [org_id for org_id in org_ids if enqueue(org_id, force=True)]
+
+
+def transform_depth(kpis: list[KPI]) -> int:
+    """How many comparison transforms deep the KPIs go (a % change of a formula over a % change: 2)."""
+    by_slug = {k.slug: k for k in kpis}
+    depth: dict[str, int] = {}
+
+    def of(kpi: KPI, seen: frozenset[str]) -> int:
+        if kpi.slug not in depth:
+            below = 0
+            if kpi.source == Source.FORMULA and kpi.slug not in seen:
+                refs = formula_lang.references(formula_lang.parse(kpi.formula))
+                below = max((of(by_slug[r], seen | {kpi.slug}) for r in refs if r in by_slug), default=0)
+            depth[kpi.slug] = below + (kpi.transform != Transform.VALUE)
+        return depth[kpi.slug]
+
+    return max((of(k, frozenset()) for k in kpis), default=0)

@@ -1,24 +1,39 @@
-"""Writes for KPIs: stored rollups, targets, measurements and definitions."""
+"""Writes for KPIs: stored rollups, KPI definitions, targets and measurements."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from scorecard.models import Organization
 
 from . import formula as formula_lang
-from . import recompute, store, warm
-from .batch import BatchEngine
-from .models import KPI, DealChange, Measurement, RollupRun, ScopeRollup, Source, Target, Transform
+from . import recompute, store
+from .models import KPI, DealChange, Measurement, RecomputeRequest, RollupRun, ScopeRollup, Source, Target
+from .rollup import warm
+from .rollup.compute import Rollup
+from .rollup.result import Batch
+
+
+@dataclass
+class Plan:
+    """What a recompute covers: the fiscal years to store (None: all), the logged deal changes it
+    consumes, and the deals this process kept from its last run, when they can be brought up to date."""
+
+    years: list[str] | None
+    changes: list[tuple[int, int | None]]
+    kept: warm.WarmDeals | None
 
 
 @transaction.atomic
@@ -35,9 +50,27 @@ def rollups_recompute(
     """
     started = time.perf_counter()
     today = today or timezone.localdate()
+    plan = _plan(org, period_keys, today)
+    rollup, years = _compute(org, plan, today)
+    batch = rollup.result(_periods(org, years))
+    existing, same_layout = _stored_rows(org, years, plan.kept, batch.kpi_ids)
+    hook = settings.SCORECARD_RECOMPUTE_BEFORE_WRITE
+    if hook:  # fault injection (tests only): e.g. hold the transaction open here
+        import_string(hook)(org)
+    run, rows, changed = _write(org, plan, batch, years, rollup.stored_years, existing, same_layout, today)
+    if settings.SCORECARD_WARM_ORGS > 0:
+        _keep_warm(org, rollup, run.token, plan.kept, batch, rows, years)
+    RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=changed)
+    # Runs whose rows have all been replaced by later ones are of no further use.
+    in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
+    RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
+    return batch.cells
+
+
+def _plan(org: Organization, period_keys: Iterable[str] | None, today: date) -> Plan:
     years = None
     if period_keys is not None:
-        steps = transform_depth(list(KPI.objects.filter(org=org, active=True)))
+        steps = recompute.transform_depth(list(KPI.objects.filter(org=org, active=True)))
         stale = recompute.with_dependents(period_keys, steps, org.fiscal_year_start_month, today)
         years = sorted({store.row_of(org, key)[0] for key in stale})
     if (
@@ -45,107 +78,129 @@ def rollups_recompute(
     ):  # one recompute of an organisation at a time (SQLite: the write lock)
         list(Organization.objects.select_for_update(no_key=True).filter(pk=org.pk).values_list("pk"))
     changes = list(DealChange.objects.filter(org=org).values_list("pk", "opportunity_id"))
-    keeping = settings.SCORECARD_WARM_ORGS > 0
-    state = None
-    if keeping and years is not None and all(opp is not None for _pk, opp in changes):
+    kept = None
+    if (
+        settings.SCORECARD_WARM_ORGS > 0
+        and years is not None
+        and all(opp is not None for _pk, opp in changes)
+    ):
         newest = RollupRun.objects.filter(org=org).order_by("-pk").values_list("token", flat=True).first()
-        state = warm.take(org.pk, newest)
-        if state is not None:
-            state.changed = {opp for _pk, opp in changes if opp is not None}
-    engine = BatchEngine(org, today=today, period_keys=_periods(org, years), warm=state, full_grid=keeping)
+        kept = warm.take(org.pk, newest)
+        if kept is not None:
+            kept.changed = {opp for _pk, opp in changes if opp is not None}
+    return Plan(years, changes, kept)
+
+
+def _compute(org: Organization, plan: Plan, today: date) -> tuple[Rollup, list[str] | None]:
+    """The rollup over the plan's years, and the years to store (grown when the data's range grew)."""
+    keeping = settings.SCORECARD_WARM_ORGS > 0
+    years = plan.years
+    rollup = Rollup(org, today=today, period_keys=_periods(org, years), warm=plan.kept, full_grid=keeping)
     if years is not None:
         # The data's date range may have grown: years that now have rows are stored too.
         have = set(ScopeRollup.objects.filter(org=org).values_list("year", flat=True).distinct())
-        missing = set(engine.stored_years) - have - set(years)
+        missing = set(rollup.stored_years) - have - set(years)
         if missing:
             years = sorted(set(years) | missing)
-            if engine.window is not None:
-                engine = BatchEngine(org, today=today, period_keys=_periods(org, years))
-    batch = engine.result(_periods(org, years))
-    # Stored rows to compare with: those this process wrote last (kept with the deals), else read.
-    kept = state.rows if state is not None and state.kpi_ids == batch.kpi_ids else None
-    existing: dict[tuple, tuple] = {}
-    same_layout: set[int | None] = {None}
-    if kept is not None and years is not None:
+            if rollup.window is not None:
+                rollup = Rollup(org, today=today, period_keys=_periods(org, years))
+    return rollup, years
+
+
+def _stored_rows(
+    org: Organization, years: list[str] | None, kept: warm.WarmDeals | None, kpi_ids: list[int]
+) -> tuple[dict[tuple, tuple], set[int | None]]:
+    """The stored rows to compare with, by (territory id, rep id, year) → (pk, run id, data), and the runs
+    whose rows have the batch's layout: the rows this process wrote last (kept with the deals), else read."""
+    if kept is not None and kept.rows is not None and kept.kpi_ids == kpi_ids and years is not None:
         wanted = set(years)
-        existing = {key: (None, None, data) for key, data in kept.items() if key[2] in wanted}
-    else:
-        kept = None
-        stale_rows = ScopeRollup.objects.filter(org=org)
-        if years is not None:
-            stale_rows = stale_rows.filter(year__in=years)
-        existing = {
-            (territory_id, rep_id, year): (pk, run_id, data)
-            for pk, run_id, territory_id, rep_id, year, data in stale_rows.values_list(
-                "pk", "run_id", "territory_id", "rep_id", "year", "data"
-            )
-        }
-        same_layout = {
-            pk
-            for pk, kpi_ids in RollupRun.objects.filter(
-                pk__in={run_id for _pk, run_id, _data in existing.values()}
-            ).values_list("pk", "kpi_ids")
-            if kpi_ids == batch.kpi_ids
-        }
-    if settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS:
-        time.sleep(settings.SCORECARD_RECOMPUTE_PAUSE_SECONDS)
-    seen = [pk for pk, _opp in changes]
+        return {key: (None, None, data) for key, data in kept.rows.items() if key[2] in wanted}, {None}
+    rows = ScopeRollup.objects.filter(org=org)
+    if years is not None:
+        rows = rows.filter(year__in=years)
+    existing = {
+        (territory_id, rep_id, year): (pk, run_id, data)
+        for pk, run_id, territory_id, rep_id, year, data in rows.values_list(
+            "pk", "run_id", "territory_id", "rep_id", "year", "data"
+        )
+    }
+    runs = RollupRun.objects.filter(pk__in={run_id for _pk, run_id, _data in existing.values()})
+    same_layout: set[int | None] = {pk for pk, ids in runs.values_list("pk", "kpi_ids") if ids == kpi_ids}
+    return existing, same_layout
+
+
+def _write(
+    org: Organization,
+    plan: Plan,
+    batch: Batch,
+    years: list[str] | None,
+    stored_years: list[str],
+    existing: dict[tuple, tuple],
+    same_layout: set[int | None],
+    today: date,
+) -> tuple[RollupRun, list[tuple], int]:
+    """Store the rows that changed, delete those that did or are no longer stored; returns the run, every
+    row of the batch and how many were written."""
+    seen = [pk for pk, _opp in plan.changes]
     for i in range(0, len(seen), 5000):
         DealChange.objects.filter(pk__in=seen[i : i + 5000]).delete()
     run = RollupRun.objects.create(
-        org=org, kpi_ids=batch.kpi_ids, today=today, periods=years, started_at=timezone.now(),
+        org=org,
+        kpi_ids=batch.kpi_ids,
+        today=today,
+        periods=years,
+        started_at=timezone.now(),
         token=uuid.uuid4().hex,
-    )  # fmt: skip
+    )
     rows = store.encode(batch, org.pk, run.pk)
     changed: list[tuple] = []
-    gone: list[int] = []
-    gone_keys: list[tuple] = []
+    gone: list[tuple[int | None, tuple]] = []  # by primary key when read, by key when kept in memory
     for row in rows:
         key = (row[2], row[3], row[4])
         old = existing.pop(key, None)
         if old is not None and old[1] in same_layout and bytes(old[2]) == row[5]:
             continue  # unchanged: keep the stored row
         if old is not None:
-            _forget(old[0], key, gone, gone_keys)
+            gone.append((old[0], key))
         changed.append(row)
-    for key, (pk, _run, _data) in existing.items():  # no longer stored
-        _forget(pk, key, gone, gone_keys)
-    for i in range(0, len(gone), 5000):
-        ScopeRollup.objects.filter(pk__in=gone[i : i + 5000]).delete()
-    _delete_rows(org, gone_keys)
+    gone += [(pk, key) for key, (pk, _run, _data) in existing.items()]  # no longer stored
+    gone_pks = [pk for pk, _key in gone if pk is not None]
+    for i in range(0, len(gone_pks), 5000):
+        ScopeRollup.objects.filter(pk__in=gone_pks[i : i + 5000]).delete()
+    _delete_rows(org, [key for pk, key in gone if pk is None])
     store.insert(changed)
     if years is not None:  # or shrunk: years outside it keep no rows
-        ScopeRollup.objects.filter(org=org).exclude(year__in=engine.stored_years).delete()
-    if keeping:
-        # Kept at once: if this transaction rolls back, its token never becomes the newest, so what
-        # is kept is simply not used.
-        kept_deals = warm.WarmDeals.of(engine, run.token)
-        if years is None or kept is not None:
-            stored = {} if kept is None else kept
-            recomputed, still = set(years or ()), set(engine.stored_years)
-            for key in [k for k in stored if k[2] in recomputed or k[2] not in still]:
-                del stored[key]
-            stored.update(((row[2], row[3], row[4]), row[5]) for row in rows)
-            kept_deals.rows, kept_deals.kpi_ids = stored, batch.kpi_ids
-        warm.keep(org.pk, kept_deals)
-    RollupRun.objects.filter(pk=run.pk).update(seconds=time.perf_counter() - started, rows=len(changed))
-    # Runs whose rows have all been replaced by later ones are of no further use.
-    in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
-    RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
-    return batch.cells
+        ScopeRollup.objects.filter(org=org).exclude(year__in=stored_years).delete()
+    return run, rows, len(changed)
+
+
+def _keep_warm(
+    org: Organization,
+    rollup: Rollup,
+    token: str,
+    kept: warm.WarmDeals | None,
+    batch: Batch,
+    rows: list[tuple],
+    years: list[str] | None,
+) -> None:
+    """Keep the deals (and, when known, the stored rows) in this process for the next recompute. Kept at
+    once: if this transaction rolls back, its token never becomes the newest, so what is kept is simply
+    not used."""
+    state = rollup.keep(token)
+    known = kept.rows if kept is not None and kept.kpi_ids == batch.kpi_ids else None
+    if years is None or known is not None:
+        stored = {} if known is None else known
+        recomputed, still = set(years or ()), set(rollup.stored_years)
+        for key in [k for k in stored if k[2] in recomputed or k[2] not in still]:
+            del stored[key]
+        stored.update(((row[2], row[3], row[4]), row[5]) for row in rows)
+        state.rows, state.kpi_ids = stored, batch.kpi_ids
+    warm.keep(org.pk, state)
 
 
 def _periods(org: Organization, years: list[str] | None) -> list[str] | None:
     """Every period key of the fiscal years (None: every period)."""
     return None if years is None else [key for year in years for key in store.year_periods(org, year)]
-
-
-def _forget(pk: int | None, key: tuple, gone: list[int], gone_keys: list[tuple]) -> None:
-    """A stored row to delete: by primary key when it was read, by key when it was kept in memory."""
-    if pk is not None:
-        gone.append(pk)
-    else:
-        gone_keys.append(key)
 
 
 def _delete_rows(org: Organization, keys: list[tuple]) -> None:
@@ -160,24 +215,68 @@ def _delete_rows(org: Organization, keys: list[tuple]) -> None:
         ).delete()
 
 
-def transform_depth(kpis: list[KPI]) -> int:
-    """How many comparison transforms deep the KPIs go (a % change of a formula over a % change: 2)."""
-    by_slug = {k.slug: k for k in kpis}
-    depth: dict[str, int] = {}
+def rollups_recompute_pending(org_id: int) -> int | None:
+    """Recompute the stale periods of one organisation under its lock.
 
-    def of(kpi: KPI, seen: frozenset[str]) -> int:
-        if kpi.slug not in depth:
-            below = 0
-            if kpi.source == Source.FORMULA and kpi.slug not in seen:
-                refs = formula_lang.references(formula_lang.parse(kpi.formula))
-                below = max((of(by_slug[r], seen | {kpi.slug}) for r in refs if r in by_slug), default=0)
-            depth[kpi.slug] = below + (kpi.transform != Transform.VALUE)
-        return depth[kpi.slug]
+    Returns the rollups stored, or None when it should run again shortly: another run holds the lock,
+    or changes are still arriving (the pending flag then stays set, so the burst costs one run).
+    """
+    if recompute.settling(org_id):
+        return None
+    token = uuid.uuid4().hex
+    if not cache.add(recompute.lock_key(org_id), token, timeout=settings.SCORECARD_RECOMPUTE_LOCK_SECONDS):
+        return None
+    try:
+        cache.delete(recompute.pending_key(org_id))
+        started = timezone.now()
+        requested = set(RecomputeRequest.objects.filter(org_id=org_id).values_list("period", flat=True))
+        if not requested:
+            return 0
+        org = Organization.objects.get(pk=org_id)
+        stored = rollups_recompute(
+            org=org, period_keys=None if RecomputeRequest.ALL in requested else requested
+        )
+        recompute.count_run(org_id)
+        RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
+        return stored
+    finally:
+        if cache.get(recompute.lock_key(org_id)) == token:
+            cache.delete(recompute.lock_key(org_id))
 
-    return max((of(k, frozenset()) for k in kpis), default=0)
+
+KPI_FIELDS = {f.name for f in KPI._meta.concrete_fields} - {"id", "org", "updated_at"}
+
+
+@transaction.atomic
+def kpi_create(*, org: Organization, objective, slug: str, name: str, **fields) -> KPI:
+    """A new KPI, validated as a whole: the catalog (model), and a formula against the organisation's
+    other KPIs (it must name known KPIs and not loop)."""
+    kpi = KPI(org=org, objective=objective, slug=slug, name=name, **fields)
+    _kpi_validate(kpi)
+    kpi.save()
+    return kpi
+
+
+@transaction.atomic
+def kpi_update(*, kpi: KPI, **fields) -> KPI:
+    unknown = set(fields) - KPI_FIELDS
+    if unknown:
+        raise ValueError(f"not KPI fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(kpi, name, value)
+    _kpi_validate(kpi)
+    kpi.save()
+    return kpi
+
+
+def _kpi_validate(kpi: KPI) -> None:
+    kpi.full_clean()
+    if kpi.source == Source.FORMULA:
+        kpi_formula_validate(org=kpi.org, slug=kpi.slug, formula=kpi.formula)
 
 
 def kpi_formula_validate(*, org: Organization, slug: str, formula: str) -> None:
+    """A formula parses, names only the organisation's KPIs and does not refer to itself through them."""
     others = KPI.objects.filter(org=org)
     formulas = {k.slug: k.formula for k in others if k.source == Source.FORMULA and k.slug != slug}
     try:

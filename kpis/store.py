@@ -35,8 +35,8 @@ from scorecard import periods as P
 from scorecard.models import Organization
 
 from . import scoring
-from .batch import FIELDS, Batch
 from .models import KPI, RollupRun, ScopeRollup
+from .rollup.result import FIELDS, Batch
 
 VERSION = 2
 SLOTS = 17

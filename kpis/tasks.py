@@ -9,13 +9,13 @@ from django.conf import settings
 from scorecard.models import Organization
 
 from . import recompute
-from .services import rollups_recompute
+from .services import rollups_recompute, rollups_recompute_pending
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=10)
 def recompute_pending(self, org_id: int) -> int:
     """Recompute the stale periods of one organisation; waits and retries while another run holds its lock."""
-    stored = recompute.run_pending(org_id)
+    stored = rollups_recompute_pending(org_id)
     if stored is None:
         raise self.retry(countdown=settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS or 1, max_retries=None)
     return stored

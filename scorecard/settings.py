@@ -154,9 +154,10 @@ SCORECARD_RECOMPUTE_SETTLE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_S
 SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS", "30"))
 # A recompute lock outlives a crashed worker by at most this long.
 SCORECARD_RECOMPUTE_LOCK_SECONDS = int(os.environ.get("SCORECARD_RECOMPUTE_LOCK_SECONDS", "900"))
-# Fault injection for tests: hold each recompute's transaction open this long before it writes.
-SCORECARD_RECOMPUTE_PAUSE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_PAUSE_SECONDS", "0"))
-# Organisations whose deals a process keeps in memory between recomputes (kpis.warm); 0 = off.
+# Fault injection, for tests only: dotted path of a callable(org) a recompute calls just before it writes
+# (tests/kpis/faults.py holds the transaction open). Unset in production.
+SCORECARD_RECOMPUTE_BEFORE_WRITE = os.environ.get("SCORECARD_RECOMPUTE_BEFORE_WRITE") or None
+# Organisations whose deals a process keeps in memory between recomputes (kpis.rollup.warm); 0 = off.
 SCORECARD_WARM_ORGS = int(os.environ.get("SCORECARD_WARM_ORGS", "2"))
 
 # --- auth -------------------------------------------------------------------------------------

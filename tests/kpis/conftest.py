@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from kpis.engine import Engine
 from kpis.models import KPI
 from sales.models import Opportunity, Product
 from scorecard.services import organization_create
 from territories.models import Rep
 from territories.services import assignment_create, territory_get_or_create_path
+from tests.kpis.reference import Engine
 
 
 class OrgBuilder:

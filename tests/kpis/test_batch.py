@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from kpis.engine import Engine
 from kpis.selectors import stored_figures
 from kpis.services import measurement_set, rollups_recompute, target_set
 from kpis.store import StoredRows
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from sales.models import Account, Deliverable, StrategicPlay
 from scorecard.demo import demo_create
+from tests.kpis.reference import Engine
 
 FIELDS = (
     "actual", "goal", "red_flag", "score", "status", "coverage", "previous", "change_pct", "last_year",
@@ -385,9 +385,8 @@ def _edit(org, spec, op: str, which: int, seed: int) -> str:
 def test_kept_deals_brought_up_to_date_store_what_a_fresh_recompute_stores(build, spec, edits, monkeypatch):
     """A worker keeps the deals in memory and, after edits, re-reads only the changed ones: what it stores
     for the stale periods equals a recompute that reads everything again."""
-    from kpis import warm
-    from kpis.batch import BatchEngine
     from kpis.models import RecomputeRequest
+    from kpis.rollup import compute, warm
 
     org = _build(build, spec)
     today = _day(spec["today"])
@@ -396,14 +395,14 @@ def test_kept_deals_brought_up_to_date_store_what_a_fresh_recompute_stores(build
     done = [_edit(org, spec, op, which, seed) for op, which, seed in edits]
     requested = set(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
     full_reads = []
-    original = BatchEngine.read_deals
+    original = compute.read_deals
 
-    def read_deals(self, where, absent=(), ids=None):
+    def read_deals(org_id, scopes, products, where="", absent=(), ids=None):
         if ids is None:
             full_reads.append(where)
-        return original(self, where, absent, ids)
+        return original(org_id, scopes, products, where, absent, ids)
 
-    monkeypatch.setattr(BatchEngine, "read_deals", read_deals)
+    monkeypatch.setattr(compute, "read_deals", read_deals)
     if requested and RecomputeRequest.ALL not in requested:
         rollups_recompute(org=org, period_keys=sorted(requested), today=today)
         incremental = stored_figures(org)

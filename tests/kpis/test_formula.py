@@ -51,26 +51,72 @@ def test_evaluation_order_puts_dependencies_first():
 
 
 @pytest.mark.django_db
-def test_saving_a_formula_kpi_validates_it(build):
+def test_updating_a_formula_kpi_validates_it_against_the_other_kpis(build):
     from django.core.exceptions import ValidationError
+
+    from kpis.services import kpi_update
 
     b = build()
     share = b.kpi("market_share")
-    share.formula = "won_revenue / market_sise"
     with pytest.raises(ValidationError, match="unknown KPI market_sise"):
-        share.full_clean()
-    share.formula = "won_revenue / (market_size"
+        kpi_update(kpi=share, formula="won_revenue / market_sise")
     with pytest.raises(ValidationError, match="missing"):
-        share.full_clean()
-    won = b.kpi("won_revenue")
-    won.source, won.formula, won.metric = "formula", "market_share * 2", ""
-    won.save()
-    share.formula = "won_revenue / market_size"
-    with pytest.raises(ValidationError, match="circular reference"):
-        share.full_clean()
-    share.formula = "gross_profit / market_size"
-    share.full_clean()
+        kpi_update(kpi=share, formula="won_revenue / (market_size")
+    # market_share = won_revenue / market_size, so won_revenue cannot be defined through market_share.
+    with pytest.raises(ValidationError, match="circular reference: won_revenue → market_share → won_revenue"):
+        kpi_update(kpi=b.kpi("won_revenue"), source="formula", formula="market_share * 2", metric="")
+    kpi_update(kpi=share, formula="gross_profit / market_size")
+    share.refresh_from_db()
+    assert share.formula == "gross_profit / market_size"
+
+
+@pytest.mark.django_db
+def test_creating_a_kpi_validates_its_formula(build):
+    from django.core.exceptions import ValidationError
+
+    from kpis.models import KPI
+    from kpis.services import kpi_create
+
+    b = build()
+    objective = b.kpi("market_share").objective
+    with pytest.raises(ValidationError, match="unknown KPI nope"):
+        kpi_create(
+            org=b.org,
+            objective=objective,
+            slug="x",
+            name="X",
+            unit="number",
+            source="formula",
+            formula="nope",
+        )
+    assert not KPI.objects.filter(org=b.org, slug="x").exists()
+    kpi = kpi_create(
+        org=b.org,
+        objective=objective,
+        slug="x",
+        name="X",
+        unit="number",
+        source="formula",
+        formula="won_deals * 2",
+    )
+    assert kpi.pk
+
+
+@pytest.mark.django_db
+def test_a_metric_kpi_is_validated_against_the_catalog(build):
+    from django.core.exceptions import ValidationError
+
+    b = build()
     bad_metric = b.kpi("win_rate")
     bad_metric.metric = "win_ratio"
     with pytest.raises(ValidationError, match="Unknown metric"):
         bad_metric.full_clean()
+    filtered = b.kpi("win_rate")
+    filtered.metric_filter = {"category": "product"}
+    with pytest.raises(ValidationError, match="win_rate does not accept the filter category"):
+        filtered.full_clean()
+    certified = b.kpi("product_certified_reps")
+    certified.full_clean()  # category is a certification filter
+    certified.metric_filter = {"kind": "diversity"}
+    with pytest.raises(ValidationError, match="accepted: category, type"):
+        certified.full_clean()

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpis import store
-from kpis.batch import FIELDS, Batch
+from kpis.rollup.result import FIELDS, Batch
 
 VALUES = [np.nan, 0.0, -0.0, 1.0, -2.5, 0.0001, 123456789.1234, 1e300, -1e-300, np.inf]
 

@@ -62,14 +62,16 @@ class WorkerProcess:
             "CELERY_QUEUE": self.queue,
             "CELERY_VISIBILITY_TIMEOUT": "2",
             "SCORECARD_RECOMPUTE_LOCK_SECONDS": str(LOCK_SECONDS),
-            "SCORECARD_RECOMPUTE_PAUSE_SECONDS": str(self.pause_seconds),
+            "SCORECARD_RECOMPUTE_BEFORE_WRITE": "tests.kpis.faults.pause_before_write",
+            "SCORECARD_TEST_PAUSE_SECONDS": str(self.pause_seconds),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         celery = str(Path(sys.executable).with_name("celery"))
+        command = [celery, "-A", "scorecard", "worker", "-Q", self.queue, "--pool", "solo", "-l", "info"]
+        command += ["--without-gossip", "--without-mingle", "-n", f"{self.queue}@%h"]
         self.process = subprocess.Popen(
-            [celery, "-A", "scorecard", "worker", "-Q", self.queue, "--pool", "solo", "-l", "info",
-             "--without-gossip", "--without-mingle", "-n", f"{self.queue}@%h"],
-            cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            command, cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the worker logs "ready" (its start-up sweep is then queued ahead of anything we send)."""
@@ -160,12 +162,12 @@ def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, wor
     deals = []
     for i in range(600):
         close = date(2016, 1, 1) + timedelta(days=(i * 7) % 720)
-        deals.append(
-            Opportunity(
-                org=b.org, external_id=f"K{i}", rep=reps[i % len(reps)], stage="won" if i % 3 else "lost",
-                engage_date=close - timedelta(days=20), close_date=close, amount=Decimal(1000 + i),
-            )
-        )  # fmt: skip
+        stage = "won" if i % 3 else "lost"
+        deal = Opportunity(
+            org=b.org, external_id=f"K{i}", rep=reps[i % len(reps)], stage=stage, close_date=close
+        )
+        deal.engage_date, deal.amount = close - timedelta(days=20), Decimal(1000 + i)
+        deals.append(deal)
     Opportunity.objects.bulk_create(deals)
     recompute.request(b.org.pk, None)  # commits at once (no atomic block): the worker will find it
     worker.pause_seconds = 30  # a recompute takes milliseconds: hold it open long enough to kill it

@@ -2,7 +2,7 @@
 instead of all of them.
 
 A recompute leaves behind, in its process, the organisation's deal columns and what they add up to
-(``batch.Figures``), stamped with the random token of the ``RollupRun`` it wrote. The next recompute in
+(``kpis.rollup.tally.Figures``), stamped with the random token of the ``RollupRun`` it wrote. The next recompute in
 that process uses them only if that run is still the organisation's newest (no other process or
 rolled-back transaction has been there since), brings them up to date with the opportunities logged in
 ``DealChange`` (written in the same transaction as each change, deleted by the recompute that read them)
@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
 
-if TYPE_CHECKING:
-    from .batch import BatchEngine, Deals, Figures
+from .arrays import id_order, index_of
+from .deals import DEAL_COLUMNS, Deals
+from .grid import Scopes
+from .tally import Figures
 
 # A deleted deal stays in the columns (ids are not reused) but counts nowhere: no dates, no stage.
-INERT = {"opened": 0, "close": 0, "engage": 0, "stage": 0, "poc": 0, "amount": 0, "profit": 0,
-         "profit_null": True, "amount_null": False, "list_price": 0, "n_lines": 0, "deliverable": False,
-         "partner": False, "play": False, "account": -1}  # fmt: skip
+INERT = {
+    "opened": 0, "close": 0, "engage": 0, "stage": 0, "poc": 0, "amount": 0, "profit": 0, "profit_null": True,
+    "amount_null": False, "list_price": 0, "n_lines": 0, "deliverable": False, "partner": False, "play": False,
+    "account": -1,
+}  # fmt: skip  # a table of column -> inert value, kept compact
 
 
 class Stale(Exception):
@@ -54,43 +58,29 @@ class WarmDeals:
     rows: dict[tuple, bytes] | None = None
     kpi_ids: list[int] | None = None
 
-    @classmethod
-    def of(cls, engine: BatchEngine, token: str) -> WarmDeals:
-        """What a run over every deal leaves to keep (``engine`` computed on the full grid)."""
-        return cls(
-            token=token,
-            deals=engine.deals,
-            products_digest=engine.products_digest,
-            rep_ids=engine.rep_ids,
-            tree_ids=engine.tree.ids,
-            key=engine.figures_key(),
-            figures=engine.figures,
-        )
-
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Index of each id in the deal columns (-1 for unknown); the ids' order is kept between runs."""
-        from .batch import _index_of, id_order
-
         if self.order is None:
             self.order = id_order(self.deals.id)
-        return _index_of(self.deals.id, ids, self.order)
+        return index_of(self.deals.id, ids, self.order)
 
-    def catch_up(self, engine: BatchEngine) -> tuple[Deals, Deals]:
-        """Apply the changed deals to the columns (in place); returns their old and new versions."""
-        from .batch import DEAL_COLUMNS
-
-        if self.products_digest != engine.products_digest:
+    def catch_up(
+        self, products_digest: bytes, scopes: Scopes, read: Callable[[list[int]], Deals]
+    ) -> tuple[Deals, Deals]:
+        """Apply the changed deals (``read``: the deals with the given ids) to the columns (in place);
+        returns their old and new versions."""
+        if self.products_digest != products_digest:
             raise Stale("products changed")
         deals = self.deals
         if not (
-            np.array_equal(self.rep_ids, engine.rep_ids) and np.array_equal(self.tree_ids, engine.tree.ids)
+            np.array_equal(self.rep_ids, scopes.rep_ids) and np.array_equal(self.tree_ids, scopes.tree.ids)
         ):
-            engine.index_deals(deals)
-            self.rep_ids, self.tree_ids = engine.rep_ids, engine.tree.ids
+            deals.index(scopes)
+            self.rep_ids, self.tree_ids = scopes.rep_ids, scopes.tree.ids
         ids = np.array(sorted(self.changed), dtype=np.int64)
         pos = self.positions(ids)
         old = deals.take(pos[pos >= 0])
-        new = engine.read_deals("", ids=ids.tolist())
+        new = read(ids.tolist())
         at = self.positions(new.id)
         gone = np.setdiff1d(pos[pos >= 0], at[at >= 0])
         added = at < 0

@@ -1,9 +1,11 @@
-"""The reference numbers engine: every catalog metric, manual and formula KPI, targets, scores and
-comparisons for any scope (a territory subtree or one rep) and period (DESIGN §4), one row at a time.
+"""The test oracle: every catalog metric, manual and formula KPI, targets, scores and comparisons for
+any scope (a territory subtree or one rep) and period (DESIGN §4), one row at a time, written to be
+obviously right rather than fast (no caches).
 
-The stored rollups are computed column-wise by ``kpis.batch`` (every KPI × scope × period at once);
-this engine is the readable definition they are tested against (tests/kpis/test_batch.py compares the
-two on every figure), and the place to trace how one number came about.
+The stored rollups are computed column-wise by ``kpis.rollup`` (every KPI × scope × period at once);
+this is the readable definition they are tested against (tests/kpis/test_batch.py compares the two on
+every figure, tests/kpis/test_engine.py runs the hand-worked cases on both). It shares nothing with the
+production code but the metric names of ``kpis.catalog``.
 
 It loads an organisation's rows once, attributes every fact to the territory the rep belonged to on
 the fact's date (effective-dated assignments), accumulates additive figures and sets per
@@ -21,8 +23,8 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from kpis import catalog, scoring
 from kpis import formula as formula_lang
-from kpis import scoring
 from kpis.models import KPI, Measurement, Source, Target, Transform, TreeAggregation
 from people.models import Certification, ProgramParticipation
 from sales.models import CLOSED_STAGES, Opportunity
@@ -33,25 +35,7 @@ from territories.models import Rep, Territory, TerritoryAssignment
 KINDS = (P.MONTH, P.QUARTER, P.YEAR)
 
 # Metrics whose value over a territory is the sum of its children's: their targets add up the tree.
-ADDITIVE_METRICS = frozenset(
-    {
-        "won_revenue", "won_deals", "lost_deals", "lost_value", "gross_profit", "open_pipeline_count",
-        "open_pipeline_value", "new_opportunities", "active_customers", "reps_at_target", "strategic_play_deals",
-        "poc_success_not_won", "certifications_earned", "cross_brand_deals",
-    }
-)  # fmt: skip
-
-CATALOG = frozenset(
-    ADDITIVE_METRICS
-    | {
-        "win_rate", "avg_deal_size", "sales_cycle_days", "profit_margin", "identification_participation",
-        "lead_conversion", "customer_retention", "cross_brand_customers", "partner_revenue_share",
-        "revenue_per_rep", "reps_at_target_pct", "rep_turnover", "strategic_play_win_rate",
-        "deliverables_in_wins", "deliverables_in_losses", "poc_success_rate", "poc_win_rate",
-        "certified_reps_pct", "certified_win_rate_lift", "program_participation_pct",
-        "partner_win_rate", "direct_win_rate",
-    }
-)  # fmt: skip
+ADDITIVE_METRICS = frozenset(m.slug for m in catalog.METRICS if m.additive)
 
 # The pipeline-weighted projection replaces the run rate during the first half of a period, when the
 # scope closed at least this many deals in the four quarters before it.
@@ -137,11 +121,6 @@ class Engine:
         self.today = today or timezone.localdate()
         self._load()
         self._accumulate()
-        # Caches bucketed by period key, so a full recompute can drop periods nothing compares with any more.
-        self._values: dict[str, dict[tuple, Value]] = defaultdict(dict)
-        self._targets_cache: dict[str, dict[tuple, tuple[float | None, float | None, str]]] = defaultdict(
-            dict
-        )
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -303,13 +282,7 @@ class Engine:
     def _accumulate(self) -> None:
         acc: dict[tuple[Scope, str], Acc] = defaultdict(Acc)
         self.acc = acc
-        key_cache: dict[date, list[str]] = {}
-
-        def keys(day: date) -> list[str]:
-            k = key_cache.get(day)
-            if k is None:
-                k = key_cache[day] = self._keys(day)
-            return k
+        keys = self._keys
 
         dated: list[date] = []
         for deal in self.deals:
@@ -450,12 +423,8 @@ class Engine:
         return self._active_reps(start, end).get(ident, set())
 
     def _active_reps(self, start: date, end: date) -> dict[int, set[int]]:
-        """territory id -> employed reps assigned in its subtree at some day of [start, end] (cached)."""
-        cache = self.__dict__.setdefault("_active_cache", {})
-        found = cache.get((start, end))
-        if found is not None:
-            return found
-        found = defaultdict(set)
+        """territory id -> employed reps assigned in its subtree at some day of [start, end]."""
+        found: dict[int, set[int]] = defaultdict(set)
         for rep_id, assignments in self.assignments.items():
             rep = self.reps[rep_id]
             for a_start, a_end, territory in assignments:
@@ -464,7 +433,6 @@ class Engine:
                 if lo <= hi:
                     for ancestor in self.ancestors.get(territory, ()):
                         found[ancestor].add(rep_id)
-        cache[(start, end)] = found
         return found
 
     def reps_on(self, scope: Scope, day: date) -> set[int]:
@@ -576,16 +544,11 @@ class Engine:
         raise KeyError(f"unknown metric {slug!r}")
 
     def _turnover(self, scope: Scope, period: P.Period) -> float | None:
-        leaves = self.__dict__.get("_leaves")
-        if leaves is None:
-            leaves = self._leaves = sorted(
-                (r["leave_date"], rep_id) for rep_id, r in self.reps.items() if r["leave_date"]
-            )
         leavers = 0
-        for i in range(bisect.bisect_left(leaves, (period.start, 0)), len(leaves)):
-            leave, rep_id = leaves[i]
-            if leave > period.end:
-                break
+        for rep_id, rep in self.reps.items():
+            leave = rep["leave_date"]
+            if leave is None or not period.start <= leave <= period.end:
+                continue
             if scope[0] == "r":
                 leavers += rep_id == scope[1]
             elif scope[1] in self.ancestors.get(self.territory_on(rep_id, leave) or 0, ()):
@@ -627,7 +590,7 @@ class Engine:
         if scope[0] == "t" and kpi.tree_aggregation != TreeAggregation.NONE:
             children = self.children.get(scope[1], [])
             if children:
-                results = [(self.manual_cached(kpi, ("t", c), period), c) for c in children]
+                results = [(self.manual(kpi, ("t", c), period), c) for c in children]
                 reported = [
                     (v.actual, self._weight(kpi, ("t", c), period))
                     for v, c in results
@@ -654,17 +617,9 @@ class Engine:
         weights = [
             self._weight(kpi, ("t", c), period)
             for c in children
-            if self.manual_cached(kpi, ("t", c), period).actual is not None
+            if self.manual(kpi, ("t", c), period).actual is not None
         ]
         return sum(weights) if weights else 1.0
-
-    def manual_cached(self, kpi: KPI, scope: Scope, period: P.Period) -> Value:
-        bucket = self._values[period.key]
-        key = (kpi.id, scope, "m")
-        cached = bucket.get(key)
-        if cached is None:
-            cached = bucket[key] = self.manual(kpi, scope, period)
-        return cached
 
     def _sub_periods(self, period: P.Period) -> list[P.Period]:
         if period.kind == P.QUARTER:
@@ -676,7 +631,7 @@ class Engine:
         if kpi.source == Source.METRIC:
             return Value(self.metric(kpi.metric, kpi.metric_filter, scope, period))
         if kpi.source == Source.MANUAL:
-            return self.manual_cached(kpi, scope, period)
+            return self.manual(kpi, scope, period)
         node = formula_lang.parse(kpi.formula)
         return Value(formula_lang.evaluate(node, lambda slug: self._ref(slug, scope, period)))
 
@@ -687,22 +642,14 @@ class Engine:
         return self.value(kpi, scope, period).actual
 
     def value(self, kpi: KPI, scope: Scope, period: P.Period) -> Value:
-        bucket = self._values[period.key]
-        key = (kpi.id, scope)
-        cached = bucket.get(key)
-        if cached is not None:
-            return cached
         if period.start > self.today:
-            result = Value(None)
-        elif kpi.transform == Transform.VALUE:
-            result = self.base_value(kpi, scope, period)
-        else:
-            current = self.base_value(kpi, scope, period)
-            base_period = period.previous() if kpi.transform == Transform.PCT_PREVIOUS else period.last_year()
-            base = self.base_value(kpi, scope, base_period)
-            result = Value(scoring.change_pct(current.actual, base.actual), current.coverage)
-        bucket[key] = result
-        return result
+            return Value(None)
+        if kpi.transform == Transform.VALUE:
+            return self.base_value(kpi, scope, period)
+        current = self.base_value(kpi, scope, period)
+        base_period = period.previous() if kpi.transform == Transform.PCT_PREVIOUS else period.last_year()
+        base = self.base_value(kpi, scope, base_period)
+        return Value(scoring.change_pct(current.actual, base.actual), current.coverage)
 
     # --- targets -----------------------------------------------------------------------------
 
@@ -715,10 +662,6 @@ class Engine:
 
     def target(self, kpi: KPI, scope: Scope, period: P.Period) -> tuple[float | None, float | None, str]:
         """(goal, red flag, origin) — explicit, sum of children, or the KPI default."""
-        bucket = self._targets_cache[period.key]
-        key = (kpi.id, scope)
-        if key in bucket:
-            return bucket[key]
         result: tuple[float | None, float | None, str] = (None, None, "")
         explicit = self.targets.get((kpi.id, scope, period.key))
         if explicit is not None:
@@ -743,7 +686,6 @@ class Engine:
                 scoring.default_red_flag(result[0], kpi.direction, float(kpi.tolerance)),
                 result[2],
             )
-        bucket[key] = result
         return result
 
     # --- rows --------------------------------------------------------------------------------
@@ -795,14 +737,6 @@ class Engine:
             pace_status=scoring.status(pace_score) if projected is not None else "",
         )
 
-    def _evict_before(self, oldest_needed: P.Period) -> None:
-        """Forget cached values of periods of the same kind that end before ``oldest_needed`` starts."""
-        for key in list(self._values):
-            cached = P.parse(key, self.fsm)
-            if cached.kind == oldest_needed.kind and cached.end < oldest_needed.start:
-                del self._values[key]
-                self._targets_cache.pop(key, None)
-
     def _pipeline_projection(
         self, metric: str, scope: Scope, period: P.Period, actual: float
     ) -> float | None:
@@ -841,7 +775,6 @@ class Engine:
         scope_list = list(scopes) if scopes is not None else self.all_scopes()
         ordered = sorted(periods, key=lambda p: (KINDS.index(p.kind), p.start))
         for period in ordered:
-            self._evict_before(period.last_year().previous())
             for scope in scope_list:
                 if scope[0] == "r" and not self.rep_employed(scope[1], period.start, period.end):
                     continue  # no scorecard for a rep before hire or after leaving

@@ -1,0 +1,165 @@
+"""One organisation's rollups: load → attribute and tally → derive → targets and projection → result.
+
+``Rollup`` reads what a recompute needs (or brings deals a worker kept in memory up to date), counts the
+deals once, and computes every active KPI for every scope (territories, reps) and period of the grid.
+The grid starts two fiscal years before the first data, so every previous / last-year value a stored
+period shows (and the base of a transform KPI in those periods) is computed, not assumed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from scorecard import periods as P
+from scorecard.models import Organization
+
+from .deals import Deals, deal_summary, read_deals, window_sql
+from .derive import Columns, Values
+from .distinct import DistinctCounts
+from .grid import Grid
+from .load import load_inputs
+from .result import Batch, KpiFigures, assemble
+from .tally import FactCounter, Figures
+from .targets import Targets, projection
+from .warm import Stale, WarmDeals
+
+
+class Rollup:
+    def __init__(
+        self,
+        org: Organization,
+        today: date,
+        period_keys: list[str] | None = None,
+        warm: WarmDeals | None = None,
+        full_grid: bool = False,
+    ) -> None:
+        """``period_keys``: compute only what those periods need (their data and two fiscal years before
+        them, for comparisons); None = every period. ``warm``: the organisation's deals kept in memory by a
+        worker (``kpis.rollup.warm``), brought up to date with the changed deals instead of reading them
+        all. ``full_grid``: every period even with ``period_keys`` (so the deals can be kept warm)."""
+        self.org = org
+        self.inputs = inputs = load_inputs(org, today)
+        self.today = today.toordinal()
+        self.window = (
+            None if period_keys is None or full_grid or warm else [org.parse_period(k) for k in period_keys]
+        )
+        self.warm, changed = self._catch_up(warm)
+        if self.warm is not None:
+            deal_days, absent = self.warm.deals.days(), []
+        else:
+            deal_days, absent = deal_summary(org.pk)
+        every = np.concatenate([deal_days, inputs.certifications.earned, inputs.input_days])
+        first_day = date.fromordinal(int(every.min())) if len(every) else today
+        last_day = date.fromordinal(int(every.max())) if len(every) else today
+        last = min(max(last_day, first_day), max(today, first_day))
+        fsm = org.fiscal_year_start_month
+        self.stored_keys = [
+            p.key
+            for kind in (P.MONTH, P.QUARTER, P.YEAR)
+            for p in P.periods_between(first_day, last, kind, fsm)
+        ]
+        self.stored_years = [p.key for p in P.periods_between(first_day, last, P.YEAR, fsm)]
+        where = ""
+        if self.window is None:
+            self.grid = Grid(first_day, last, fsm)
+        else:
+            first = min(p.start for p in self.window)
+            self.grid = Grid(min(first, last), min(max(p.end for p in self.window), last), fsm)
+            where = window_sql(
+                date.fromordinal(int(self.grid.start[0])), date.fromordinal(int(self.grid.end.max()))
+            )
+        if self.warm is None:
+            self.deals = read_deals(org.pk, inputs.scopes, inputs.products, where, absent)
+        else:
+            self.deals = self.warm.deals
+        self.counter = self._counter()
+        self.figures = self._figures(changed)
+
+    def _catch_up(self, warm: WarmDeals | None) -> tuple[WarmDeals | None, tuple[Deals, Deals] | None]:
+        """Kept deals brought up to date, with the changed deals' old and new versions (None: read all)."""
+        if warm is None:
+            return None, None
+        inputs = self.inputs
+        try:
+            changed = warm.catch_up(
+                inputs.products.digest,
+                inputs.scopes,
+                lambda ids: read_deals(self.org.pk, inputs.scopes, inputs.products, ids=ids),
+            )
+        except Stale:
+            return None, None
+        return warm, changed
+
+    def _counter(self) -> FactCounter:
+        """The counter of facts, with member number spans of the distinct-count keys (powers of two, so
+        they rarely change)."""
+        inputs = self.inputs
+        account_span = 1 << (int(self.deals.account.max(initial=0)) + 1).bit_length()
+        lines_span = inputs.products.lines_span
+        keys = (inputs.scopes.territories + 1) * (inputs.scopes.reps + 1) * self.grid.n_months
+        if keys * account_span * lines_span >= 1 << 62:
+            raise OverflowError("organisation too large for the 64-bit keys of distinct counts")
+        return FactCounter(
+            grid=self.grid,
+            scopes=inputs.scopes,
+            assignments=inputs.assignments,
+            certifications=inputs.certifications,
+            cert_filters=inputs.cert_filters(),
+            today=self.today,
+            account_span=account_span,
+            lines_span=lines_span,
+        )
+
+    def _figures(self, changed: tuple[Deals, Deals] | None) -> Figures:
+        """What the deals add up to: recounted, or the kept figures minus the changed deals' old versions
+        plus their new ones when nothing else they depend on changed."""
+        if self.warm is None:
+            return self.counter.deal_figures(self.deals)
+        key = self.counter.fingerprint()
+        if self.warm.figures is not None and self.warm.key == key and changed is not None:
+            old, new = changed
+            figures = self.warm.figures.plus(self.counter.deal_figures(old), -1)
+            figures = figures.plus(self.counter.deal_figures(new), 1)
+        else:
+            figures = self.counter.deal_figures(self.deals)
+        self.warm.key, self.warm.figures = key, figures
+        return figures
+
+    def keep(self, token: str) -> WarmDeals:
+        """What a run over every deal leaves for a worker to keep (computed on the full grid)."""
+        return WarmDeals(
+            token=token,
+            deals=self.deals,
+            products_digest=self.inputs.products.digest,
+            rep_ids=self.inputs.scopes.rep_ids,
+            tree_ids=self.inputs.scopes.tree.ids,
+            key=self.counter.fingerprint(),
+            figures=self.figures,
+        )
+
+    def result(self, period_keys: list[str] | None = None) -> Batch:
+        """Every active KPI for every scope in the stored periods (all periods with data, or those of
+        ``period_keys`` that have data)."""
+        inputs, grid = self.inputs, self.grid
+        sums = self.counter.totals(self.figures)
+        revenue_kpi = inputs.kpi_by_slug.get("won_revenue")
+        distinct = DistinctCounts(
+            self.counter,
+            self.figures,
+            inputs.participations,
+            None if revenue_kpi is None else inputs.targets.get(revenue_kpi.id, []),
+            sums["won_amount"],
+        )
+        values = Values(
+            grid, inputs.scopes, Columns(sums, distinct), inputs.measurements, inputs.kpis, self.today
+        )
+        targets = Targets(inputs.scopes, lambda kpi: values.sparse(inputs.targets, kpi.id))
+        figures = []
+        for kpi in inputs.kpis:
+            value, coverage = values.value(kpi)
+            goal, red, has_goal = targets.of(kpi)
+            projected = projection(kpi, value, grid, sums, self.today)
+            figures.append(KpiFigures(kpi, value, coverage, goal, red, has_goal, projected))
+        return assemble(figures, grid, inputs.scopes, self.stored_keys, period_keys, self.today)

@@ -1,0 +1,237 @@
+"""Figures over sets, per (scope, grid period): distinct customers, retention, cross-brand customers,
+active reps and what they did (identified opportunities, held certifications, joined programmes, met
+their targets), leavers and headcounts.
+
+Members are unique keys ``(scope, period, member)``: a fact at a territory counts at every ancestor and
+at its rep, its month in its quarter and year; counting the distinct keys per (scope, period) gives
+exact distinct counts over whole subtrees, never sums of child counts.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from kpis.catalog import parse_filter_key
+
+from .arrays import FAR, NAN, index_of
+from .grid import Members
+from .tally import FactCounter, Figures
+
+
+class DistinctCounts:
+    def __init__(
+        self,
+        counter: FactCounter,
+        figures: Figures,
+        participations: list[tuple],
+        revenue_targets: list[tuple] | None,
+        revenue: np.ndarray,
+    ) -> None:
+        """``revenue_targets``: the won-revenue KPI's targets (None without such a KPI); ``revenue``: won
+        revenue per (scope, period)."""
+        self.counter = counter
+        self.grid = counter.grid
+        self.scopes = counter.scopes
+        self.figures = figures
+        self.participations = participations
+        self.revenue_targets = revenue_targets
+        self.revenue = revenue
+
+    def count_cells(self, cells: np.ndarray) -> np.ndarray:
+        """Count per (scope, period) of an array of cells (scope × grid size + period column)."""
+        size = self.grid.size
+        return (
+            np.bincount(cells, minlength=self.scopes.size * size)
+            .reshape(self.scopes.size, size)
+            .astype(float)
+        )
+
+    def expand(self, base: np.ndarray, span: int) -> np.ndarray:
+        """Distinct (scope, period, member) keys of fact keys (``FactCounter.fact_keys``): a fact at territory
+        t counts at all its ancestors, and at its rep; its month counts in its quarter and year."""
+        if len(base) == 0:
+            return np.zeros(0, dtype=np.int64)
+        nm, nr = self.grid.n_months, self.scopes.reps + 1
+        ancestors = self.scopes.tree.ancestors
+        member, rest = base % span, base // span
+        month, rest = rest % nm, rest // nm
+        rep, territory = rest % nr - 1, rest // nr - 1
+        scopes, cols, members = [], [], []
+        for col in self.grid.columns(month):
+            for level in range(ancestors.shape[1]):
+                ancestor = np.where(territory >= 0, ancestors[np.maximum(territory, 0), level], -1)
+                keep = ancestor >= 0
+                scopes.append(ancestor[keep])
+                cols.append(col[keep])
+                members.append(member[keep])
+            keep = rep >= 0
+            scopes.append(self.scopes.territories + rep[keep])
+            cols.append(col[keep])
+            members.append(member[keep])
+        s, c, m = np.concatenate(scopes), np.concatenate(cols), np.concatenate(members)
+        return np.unique((s * self.grid.size + c) * span + m)
+
+    # --- customers ----------------------------------------------------------------------------------------
+
+    @cached_property
+    def _customer_keys(self) -> np.ndarray:
+        return self.expand(self.figures.keys["customers"][0], self.counter.account_span)
+
+    def customers(self) -> np.ndarray:
+        return self.count_cells(self._customer_keys // self.counter.account_span)
+
+    def previous_customers(self) -> np.ndarray:
+        g = self.grid
+        valid = g.previous >= 0
+        out = np.full((self.scopes.size, g.size), 0.0)
+        out[:, valid] = self.customers()[:, g.previous[valid]]
+        return out
+
+    def retained_customers(self) -> np.ndarray:
+        """Customers of the previous period active again."""
+        g, span, keys = self.grid, self.counter.account_span, self._customer_keys
+        cells, member = keys // span, keys % span
+        scope, col = cells // g.size, cells % g.size
+        following = np.full(g.size, -1)
+        valid = g.previous >= 0
+        following[g.previous[valid]] = np.flatnonzero(valid)
+        later = following[col]
+        ok = later >= 0
+        moved = (scope[ok] * g.size + later[ok]) * span + member[ok]
+        again = np.isin(moved, keys, assume_unique=True)
+        retained = np.zeros(self.scopes.size * g.size)
+        np.add.at(retained, (moved // span)[again], 1)
+        return retained.reshape(self.scopes.size, g.size)
+
+    def cross_brand_accounts(self) -> np.ndarray:
+        """Customers whose won deals in the period span two or more product lines."""
+        span, lines_span = self.counter.account_span, self.counter.lines_span
+        line_keys = self.expand(self.figures.keys["lines"][0], span * lines_span)
+        per_account = line_keys // lines_span  # (scope, period, account) repeated once per line
+        accounts, counts = np.unique(per_account, return_counts=True)
+        return self.count_cells(accounts[counts >= 2] // span)
+
+    # --- reps ---------------------------------------------------------------------------------------------
+
+    def reps_in_scope(self, start: np.ndarray, end: np.ndarray, *, one_day: bool = False) -> Members:
+        """Employed reps assigned in a territory's subtree at some day of [start, end] of each period, and
+        each rep in its own scope when employed then. On a single day a rep has one assignment, so the
+        (scope, period, rep) triples are distinct without a sort; over a period only the reps with several
+        assignments in it need one."""
+        g, scopes, a = self.grid, self.scopes, self.counter.assignments
+        cells, reps = [], []
+        if len(a.rep):
+            lo = np.maximum(np.maximum(a.start[:, None], start[None, :]), scopes.hire[a.rep][:, None])
+            hi = np.minimum(np.minimum(a.end[:, None], end[None, :]), scopes.leave[a.rep][:, None])
+            ai, pi = np.nonzero(lo <= hi)
+            rep = a.rep[ai]
+            several = np.zeros(len(ai), dtype=bool)
+            if not one_day and len(ai):
+                per_rep_period = rep * g.size + pi
+                several = np.bincount(per_rep_period, minlength=scopes.rep_span * g.size)[per_rep_period] > 1
+            for part in (~several, several):
+                part_cells, part_reps = [], []
+                for level in range(scopes.tree.ancestors.shape[1]):
+                    ancestor = scopes.tree.ancestors[a.territory[ai[part]], level]
+                    keep = ancestor >= 0
+                    part_cells.append(ancestor[keep] * g.size + pi[part][keep])
+                    part_reps.append(rep[part][keep])
+                c, r = np.concatenate(part_cells), np.concatenate(part_reps)
+                if part is several and len(c):
+                    unique = np.unique(c * scopes.rep_span + r)
+                    c, r = unique // scopes.rep_span, unique % scopes.rep_span
+                cells.append(c)
+                reps.append(r)
+        r, p = np.nonzero(scopes.employed(np.arange(scopes.reps)[:, None], start[None, :], end[None, :]))
+        cells.append((scopes.territories + r) * g.size + p)
+        reps.append(r)
+        return Members(np.concatenate(cells), np.concatenate(reps), g.size)
+
+    @cached_property
+    def _active(self) -> Members:
+        return self.reps_in_scope(self.grid.start, self.grid.end)
+
+    @cached_property
+    def _snapshot(self) -> Members:
+        """Reps on each period's last day, or today when that is earlier."""
+        day = np.minimum(self.grid.end, self.counter.today)
+        return self.reps_in_scope(day, day, one_day=True)
+
+    def active_reps(self) -> np.ndarray:
+        return self.count_cells(self._active.cells)
+
+    def reps_at_start(self) -> np.ndarray:
+        return self.count_cells(self.reps_in_scope(self.grid.start, self.grid.start, one_day=True).cells)
+
+    def reps_at_end(self) -> np.ndarray:
+        return self.count_cells(self.reps_in_scope(self.grid.end, self.grid.end, one_day=True).cells)
+
+    def reps_at_snapshot(self) -> np.ndarray:
+        return self.count_cells(self._snapshot.cells)
+
+    def leavers(self) -> np.ndarray:
+        leaving = np.flatnonzero(self.scopes.leave < FAR)
+        leave_day = self.scopes.leave[leaving]
+        territory = self.counter.assignments.territory_on(leaving, leave_day)
+        return self.grid.add_up(self.counter.monthly(territory, leaving, self.grid.month_col(leave_day), 1.0))
+
+    def identifying_reps(self) -> np.ndarray:
+        """Active reps who identified a new opportunity in the period."""
+        keys = self.expand(self.figures.keys["identifiers"][0], self.scopes.rep_span)
+        wanted = self._active.cells * self.scopes.rep_span + self._active.member
+        pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+        found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)  # keys are sorted
+        return self.count_cells(self._active.cells[found])
+
+    def _count_reps(self, members: Members, per_rep_period: np.ndarray) -> np.ndarray:
+        """Count the members whose (rep, period) is set in the matrix, per (scope, period)."""
+        return self.count_cells(members.cells[per_rep_period[members.member, members.col]])
+
+    def certified_reps(self, fkey: str) -> np.ndarray:
+        """Reps at the snapshot day holding a certification matching the filter then."""
+        g, reps = self.grid, self.scopes.reps
+        day = np.minimum(g.end, self.counter.today)
+        held = (
+            self.counter.certifications.held(
+                fkey, np.repeat(np.arange(reps), g.size), np.tile(day, reps)
+            ).reshape(reps, g.size)
+            if reps
+            else np.zeros((1, g.size), dtype=bool)
+        )
+        return self._count_reps(self._snapshot, held)
+
+    def programme_reps(self, fkey: str) -> np.ndarray:
+        """Active reps in a programme matching the filter (kind, programme) during the period."""
+        g = self.grid
+        inside = np.zeros((self.scopes.rep_span, g.size), dtype=bool)
+        wanted = parse_filter_key(fkey)
+        kind, program = wanted.get("kind"), wanted.get("program")
+        rep_index = index_of(self.scopes.rep_ids, [p[0] for p in self.participations])
+        for (_rep, k, pid, start, end), r in zip(self.participations, rep_index, strict=True):
+            if r < 0 or (kind is not None and k != kind) or (program is not None and str(pid) != program):
+                continue
+            inside[r] |= (start.toordinal() <= g.end) & ((end.toordinal() if end else FAR) >= g.start)
+        return self._count_reps(self._active, inside)
+
+    @cached_property
+    def _rep_targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per (rep, period): has a won-revenue target, and won revenue meets it."""
+        g, scopes = self.grid, self.scopes
+        goal = np.full((scopes.rep_span, g.size), NAN)
+        for scope, period, target_goal, _red in self.revenue_targets or ():
+            col = g.index.get(period)
+            if scope[0] == "r" and col is not None:
+                goal[scopes.index[scope] - scopes.territories, col] = float(target_goal)
+        has = ~np.isnan(goal)
+        at = np.zeros_like(has)
+        revenue = self.revenue[scopes.territories :]
+        at[: scopes.reps] = has[: scopes.reps] & (revenue >= np.nan_to_num(goal[: scopes.reps], nan=np.inf))
+        return has, at
+
+    def reps_with_target(self) -> np.ndarray:
+        return self._count_reps(self._active, self._rep_targets[0])
+
+    def reps_at_target(self) -> np.ndarray:
+        return self._count_reps(self._active, self._rep_targets[1])
