@@ -14,9 +14,8 @@ maven-crm, a territory's owner where no manager is named) are left as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from django.db import transaction
 
@@ -24,9 +23,7 @@ from imports.errors import fail
 from imports.services import organization_lookup
 from imports.sync import (
     Counts,
-    OpportunityRecord,
     References,
-    RepRecord,
     opportunities_write,
     reps_write,
     rollups_mark_stale,
@@ -37,14 +34,18 @@ from sales.models import Account, Product
 from scorecard.models import Organization
 from scorecard.services import organization_create
 
+from . import classicmodels, maven_crm, superstore
+from .base import Dataset, DatasetSource
 
-@dataclass
-class Dataset:
-    territories: dict[str, str | None] = field(default_factory=dict)  # full path → owner name (None: keep)
-    reps: dict[str, RepRecord] = field(default_factory=dict)
-    products: dict[str, dict] = field(default_factory=dict)  # name → field values
-    accounts: dict[str, dict] = field(default_factory=dict)  # external id → field values
-    opportunities: list[OpportunityRecord] = field(default_factory=list)
+__all__ = ["DATASET_NAMES", "SOURCES", "Dataset", "DatasetResult", "dataset_import"]
+
+# The registry. The modules import ``.base``, never this package, so importing them here is no loop.
+SOURCES: dict[str, DatasetSource] = {
+    "maven-crm": maven_crm,
+    "superstore": superstore,
+    "classicmodels": classicmodels,
+}
+DATASET_NAMES = tuple(SOURCES)
 
 
 @dataclass
@@ -72,18 +73,9 @@ class DatasetResult:
         )
 
 
-def _modules() -> dict[str, ModuleType]:
-    from . import classicmodels, maven_crm, superstore
-
-    return {"maven-crm": maven_crm, "superstore": superstore, "classicmodels": classicmodels}
-
-
-DATASET_NAMES = ("maven-crm", "superstore", "classicmodels")
-
-
 def dataset_import(*, name: str, path: str | Path, org_slug: str) -> DatasetResult:
     """Imports data set ``name`` from ``path`` (its directory; superstore also takes the .xls file)."""
-    module = _modules().get(name)
+    module = SOURCES.get(name)
     if module is None:
         fail(f"unknown data set {name!r}; expected one of {', '.join(DATASET_NAMES)}")
     org = organization_lookup(org_slug)

@@ -24,7 +24,7 @@ from imports.readers import Row, parse_date, parse_decimal, read_table
 from imports.services import OpportunityRules
 from imports.sync import AssignmentRecord, RepRecord
 
-from . import Dataset
+from .base import Dataset
 
 COMPANY = "Classic Models Inc."
 ASSIGNMENT_START = date(2003, 1, 1)  # the earliest order is dated 2003-01-06

@@ -17,7 +17,7 @@ from imports.readers import Row, parse_decimal, read_table
 from imports.services import OpportunityRules
 from imports.sync import AssignmentRecord, RepRecord
 
-from . import Dataset
+from .base import Dataset
 
 COMPANY = "MavenTech"
 ASSIGNMENT_START = date(2016, 1, 1)  # the earliest engage date is 2016-10-20

@@ -21,7 +21,7 @@ from imports.readers import Row, as_text
 from imports.services import OpportunityRules
 from imports.sync import OpportunityRecord
 
-from . import Dataset
+from .base import Dataset
 
 COMPANY = "Superstore"
 FILE_NAME = "Sample - Superstore.xls"
