@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity, Product
+from scorecard.signals import organization_created
 from territories.models import TerritoryAssignment
 
 from . import recompute
 from .models import KPI, Measurement, Target
+from .template import scorecard_template_create
 
 DATE_FIELDS = {
     Opportunity: ("created_date", "engage_date", "close_date"),
@@ -118,3 +120,9 @@ def definition_changed(sender, instance, **kwargs):
     if _deleting_organisation(kwargs):
         return
     recompute.request(instance.org_id, None)
+
+
+@receiver(organization_created)
+def create_scorecard_template(sender, org, **kwargs) -> None:
+    """Every new organisation starts from the default scorecard (DESIGN §2)."""
+    scorecard_template_create(org)

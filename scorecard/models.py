@@ -34,9 +34,8 @@ class Organization(models.Model):  # type: ignore[django-manager-missing]
         return periods.parse(key, self.fiscal_year_start_month)
 
     def root_territory(self):
-        from territories.models import Territory
-
-        return Territory.objects.get_root_nodes().filter(org=self).first()
+        """The organisation's root territory (depth 1 of its tree)."""
+        return self.territories.filter(depth=1).order_by("path").first()
 
 
 class Role(models.TextChoices):

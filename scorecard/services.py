@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.db import router, transaction
 from django.db.models.deletion import Collector
 
-from perspectives.template import scorecard_template_create
-from territories.services import territory_root_create
-
-from .models import Organization
+from .models import Membership, Organization
+from .signals import organization_created, organization_deleting
 
 
 @transaction.atomic
@@ -24,8 +22,8 @@ def organization_create(
     org = Organization.objects.create(
         name=name, slug=slug, fiscal_year_start_month=fiscal_year_start_month, currency=currency
     )
-    territory_root_create(org=org, name=root_name or name)
-    scorecard_template_create(org)
+    # The root territory (territories) and the default scorecard template (kpis).
+    organization_created.send(sender=Organization, org=org, root_name=root_name or name)
     return org
 
 
@@ -37,14 +35,8 @@ def organization_delete(org: Organization) -> None:
     The collector's origin is the organisation, which tells signal receivers (stale-rollup tracking)
     that the whole organisation is going and there is nothing to recompute.
     """
-    from people.models import Certification, ProgramParticipation
-    from sales.models import Opportunity
-    from territories.models import TerritoryAssignment
-
-    from .models import Membership
-
     leaves = Collector(using=router.db_for_write(Organization), origin=org)
-    for model in (Opportunity, Membership, TerritoryAssignment, Certification, ProgramParticipation):
-        leaves.collect(model.objects.filter(org=org))
+    leaves.collect(Membership.objects.filter(org=org))
+    organization_deleting.send(sender=Organization, org=org, collect=leaves.collect)
     leaves.delete()
     org.delete()

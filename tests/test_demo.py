@@ -14,8 +14,8 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F, Sum
 
 from kpis.models import KPI, Measurement, Note, ScopeRollup, Target
+from kpis.template import KPIS
 from people.models import Certification, CertificationCategory, ProgramKind, ProgramParticipation
-from perspectives.template import KPIS
 from sales.models import OPEN_STAGES, Channel, Opportunity, Poc, Stage
 from scorecard import periods
 from scorecard.demo import DEMO_EMAIL_DOMAIN, DEMO_SLUG, DemoError, demo_create, demo_delete

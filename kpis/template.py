@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from perspectives.models import Objective, ObjectiveLink, Perspective
+
+from .models import KPI
+
 PERSPECTIVES = [
     {
         "slug": "financial",
@@ -374,9 +378,6 @@ KPIS = [
 
 def scorecard_template_create(org) -> None:
     """Create the default perspectives, objectives, links and KPIs for ``org`` (inside the caller's transaction)."""
-    from kpis.models import KPI
-    from perspectives.models import Objective, ObjectiveLink, Perspective
-
     perspectives = {}
     for order, spec in enumerate(PERSPECTIVES, start=1):
         perspectives[spec["slug"]] = Perspective.objects.create(org=org, order=order, **spec)
