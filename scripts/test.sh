@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test: lint, then the suite on SQLite with eager Celery (+ browser tests), then the suite again
-# on a throwaway PostgreSQL + Redis with a real Celery worker for `worker` tests. See docs/RUNNING.md.
+# on a throwaway PostgreSQL + Redis with a real Celery worker for `worker` tests. See README.md, "Tests".
 #
 # Environment:
 #   SCORECARD_REQUIRE_SERVICES=1  a missing service or Chromium fails the run (CI sets it)
