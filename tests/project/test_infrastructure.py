@@ -13,7 +13,7 @@ from django.conf import settings
 
 from scorecard.celery import app as celery_app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_answers_without_touching_services(client):
