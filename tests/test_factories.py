@@ -40,8 +40,8 @@ def test_territory_hangs_under_its_parent():
 
     assert boston.org_id == org.pk
     assert boston.full_name == "Top/East/Boston"
-    assert boston.get_parent() == east
-    assert east.get_children_count() == 1
+    assert (east.depth, boston.depth) == (2, 3)
+    assert boston.path.startswith(east.path)
 
 
 def test_rep_is_assigned_only_when_given_a_territory():
