@@ -1,4 +1,4 @@
-# Entry points: make demo | serve | test | lint | format | services-up / services-down. See docs/RUNNING.md.
+# Entry points: make demo | serve | test | lint | format | services-up / services-down. See README.md (Two commands, Tests).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity
 from territories.models import Rep, Territory
 
@@ -109,14 +108,6 @@ def visible_opportunities(m: Membership) -> QuerySet[Opportunity]:
     if m.role == Role.REP:
         return qs.filter(Q(rep_id=m.rep_id) | Q(identified_by_id=m.rep_id))
     return qs.none()
-
-
-def visible_certifications(m: Membership) -> QuerySet[Certification]:
-    return Certification.objects.filter(org=m.org, rep__in=visible_reps(m))
-
-
-def visible_participations(m: Membership) -> QuerySet[ProgramParticipation]:
-    return ProgramParticipation.objects.filter(org=m.org, rep__in=visible_reps(m))
 
 
 # --- single objects: (object, may_write) or 404 -------------------------------------------------

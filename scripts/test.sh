@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # make test: lint, then the suite on SQLite with eager Celery (+ browser tests), then the suite again
-# on a throwaway PostgreSQL + Redis with a real Celery worker for `worker` tests. See docs/RUNNING.md.
+# on a throwaway PostgreSQL + Redis with a real Celery worker for `worker` tests. See README.md, "Tests".
 #
 # Environment:
-#   SCORECARD_REQUIRE_SERVICES=1  a missing service or Chromium fails the run (CI sets it)
+#   SCORECARD_REQUIRE_SERVICES=1  a missing service, Chromium or data set fails the run (CI sets it)
 #   SCORECARD_SERVICES=0          skip the PostgreSQL + Redis pass (reported as a skip)
 #   SKIP_LINT=1                   skip ruff/mypy
 #   PYTEST_ARGS="..."             extra pytest arguments for both passes (e.g. -x, -k name)
 #   SCORECARD_CHROMIUM=/path      Chromium binary for browser tests (default /usr/bin/chromium)
+#   SCORECARD_DATA_DIR=/path      the public data sets for `data` tests (default ../shared/data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PY=$VENV/bin/python
 CHROMIUM=${SCORECARD_CHROMIUM:-/usr/bin/chromium}
+DATA_DIR=${SCORECARD_DATA_DIR:-../shared/data}  # as scorecard/settings.py resolves it
 REQUIRE=0
 [[ ${SCORECARD_REQUIRE_SERVICES:-} =~ ^(1|true|yes|on)$ ]] && REQUIRE=1
 read -r -a EXTRA <<<"${PYTEST_ARGS:-}"
@@ -110,6 +112,9 @@ fi
 # --- pass 1: SQLite, eager Celery, browser tests -----------------------------------------------------
 if [[ ! -x $CHROMIUM ]]; then
     skip "browser tests: Chromium not found at $CHROMIUM (apt-get install chromium)"
+fi
+if [[ ! -d $DATA_DIR ]]; then
+    skip "data tests (public data sets): $DATA_DIR not found (set SCORECARD_DATA_DIR)"
 fi
 run_pytest sqlite \
     -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u REDIS_URL \

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -76,11 +74,6 @@ class Rep(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def is_active_on(self, day: date) -> bool:
-        return (self.hire_date is None or self.hire_date <= day) and (
-            self.leave_date is None or self.leave_date >= day
-        )
 
 
 class TerritoryAssignment(models.Model):

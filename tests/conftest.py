@@ -6,9 +6,13 @@ Markers (declared in pyproject.toml):
 - ``worker``: needs a reachable broker (CELERY_BROKER_URL) and a result backend
   (CELERY_RESULT_BACKEND); use the ``celery_worker`` fixture to get a real worker.
 - ``browser``: drives the system Chromium through Playwright (``page``, ``live_server``).
+- ``data``: needs the public data sets in ``settings.SCORECARD_DATA_DIR`` (``$SCORECARD_DATA_DIR``,
+  default ``../shared/data``); ``@pytest.mark.data("maven-crm-sales-opportunities", ...)`` names the
+  folders it reads, a bare ``@pytest.mark.data`` needs only the directory.
 
-A marked test whose service is missing is skipped with the reason; with
-``SCORECARD_REQUIRE_SERVICES=1`` (CI) such a skip is reported as a failure instead.
+A marked test whose service or data is missing is skipped with the reason; with
+``SCORECARD_REQUIRE_SERVICES=1`` (CI) such a skip is reported as a failure instead, and so is any skip
+whose reason starts with ``[data]`` (what ``tests/imports/helpers.dataset_dir`` raises).
 
 Celery: when a broker is configured (the PostgreSQL + Redis pass of ``make test``), every test that
 does *not* use the ``celery_worker`` fixture (or the ``worker`` marker) still runs tasks eagerly, so
@@ -22,8 +26,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +48,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SERVICE_MARKERS = ("postgres", "worker", "browser")
+DATA_MARKER = "data"
+# A skipped test carrying one of these markers fails when require_services() is on.
+REQUIRED_MARKERS = (*SERVICE_MARKERS, DATA_MARKER)
 
 
 def require_services() -> bool:
@@ -93,6 +101,24 @@ def chromium_unavailable_reason() -> str | None:
     return None
 
 
+def data_unavailable_reason(names: Iterable[str] = ()) -> str | None:
+    """None when SCORECARD_DATA_DIR is a directory holding every data set folder in ``names``."""
+    from django.conf import settings
+
+    root = Path(settings.SCORECARD_DATA_DIR)
+    if not root.is_dir():
+        return f"public data sets not found: SCORECARD_DATA_DIR ({root}) is not a directory"
+    missing = [name for name in names if not (root / name).exists()]
+    if missing:
+        return f"data set(s) {', '.join(missing)} not found in SCORECARD_DATA_DIR ({root})"
+    return None
+
+
+def skip_becomes_failure(markers: Iterable[str], reason: str, *, required: bool) -> bool:
+    """With ``required`` (SCORECARD_REQUIRE_SERVICES=1), a skip of a service/data test is a failure."""
+    return required and (any(m in REQUIRED_MARKERS for m in markers) or reason.startswith(f"[{DATA_MARKER}]"))
+
+
 _REASONS = {
     "postgres": postgres_unavailable_reason,
     "worker": broker_unavailable_reason,
@@ -110,12 +136,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"broker={settings.CELERY_BROKER_URL or 'eager'}, "
         f"cache={settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
         f"chromium={'yes' if chromium_unavailable_reason() is None else 'missing'}, "
+        f"data={'yes' if data_unavailable_reason() is None else 'missing'}, "
         f"require_services={'yes' if require_services() else 'no'}"
     ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reasons: dict[str, str | None] = {}
+    data_reasons: dict[tuple[str, ...], str | None] = {}
     for item in items:
         for marker in SERVICE_MARKERS:
             if item.get_closest_marker(marker) is None:
@@ -124,20 +152,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 reasons[marker] = _REASONS[marker]()
             if reasons[marker]:
                 item.add_marker(pytest.mark.skip(reason=f"[{marker}] {reasons[marker]}"))
+        data_marks = list(item.iter_markers(DATA_MARKER))
+        if data_marks:
+            names = tuple(sorted({str(name) for mark in data_marks for name in mark.args}))
+            if names not in data_reasons:
+                data_reasons[names] = data_unavailable_reason(names)
+            if data_reasons[names]:
+                item.add_marker(pytest.mark.skip(reason=f"[{DATA_MARKER}] {data_reasons[names]}"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if report.skipped and require_services() and not hasattr(report, "wasxfail"):
-        markers = [m for m in SERVICE_MARKERS if item.get_closest_marker(m) is not None]
-        if markers:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            reason = reason.removeprefix("Skipped: ")
+    if report.skipped and not hasattr(report, "wasxfail"):
+        markers = [m for m in REQUIRED_MARKERS if item.get_closest_marker(m) is not None]
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if skip_becomes_failure(markers, reason, required=require_services()):
+            what = "/".join(markers or [DATA_MARKER])
             report.outcome = "failed"
-            report.longrepr = (
-                f"SCORECARD_REQUIRE_SERVICES=1, but this {'/'.join(markers)} test was skipped: {reason}"
-            )
+            report.longrepr = f"SCORECARD_REQUIRE_SERVICES=1, but this {what} test was skipped: {reason}"
     return report
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the importer tests: the public data sets (skipped when absent), counts and checksums."""
+"""Helpers for the importer tests: the public data sets (``data`` marker, see tests/conftest.py), counts and checksums."""
 
 from __future__ import annotations
 
@@ -23,9 +23,15 @@ CLASSICMODELS = "mysqltutorial-classicmodels"
 
 
 def dataset_dir(name: str) -> Path:
+    """The data set's folder; a missing one skips the test, a failure with SCORECARD_REQUIRE_SERVICES=1.
+
+    Mark the tests that call this ``@pytest.mark.data(name)`` so they skip before any setup.
+    """
     directory = Path(settings.SCORECARD_DATA_DIR) / name
     if not directory.is_dir():
-        pytest.skip(f"data set {name!r} not found in SCORECARD_DATA_DIR ({settings.SCORECARD_DATA_DIR})")
+        pytest.skip(
+            f"[data] data set {name!r} not found in SCORECARD_DATA_DIR ({settings.SCORECARD_DATA_DIR})"
+        )
     return directory
 
 

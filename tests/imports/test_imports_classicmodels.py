@@ -19,7 +19,7 @@ from territories.models import Rep, Territory, TerritoryAssignment
 
 from .helpers import CLASSICMODELS, dataset_dir, import_dataset, org_checksum, org_counts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.data(CLASSICMODELS)]
 
 
 def _read(path):

@@ -294,6 +294,7 @@ def test_round_trip_through_export_and_import(acme, tmp_path, suffix):
         assert again.getvalue() == original.getvalue()
 
 
+@pytest.mark.data(CLASSICMODELS)
 def test_round_trip_of_a_public_data_set(db, tmp_path):
     source = import_dataset("classicmodels", dataset_dir(CLASSICMODELS), "classic").org
     reps, opps = tmp_path / "reps.csv", tmp_path / "opps.xlsx"

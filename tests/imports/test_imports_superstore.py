@@ -15,7 +15,7 @@ from territories.models import Territory
 
 from .helpers import SUPERSTORE, dataset_dir, import_dataset, org_checksum, org_counts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.data(SUPERSTORE)]
 
 
 @pytest.fixture(scope="module")

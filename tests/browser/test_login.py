@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from scorecard.models import Membership, Role
+from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery staple"
-
-
-def _organization(name: str, slug: str):
-    try:
-        from scorecard.services import organization_create
-    except ImportError:  # the service layer is optional for this test
-        from scorecard.models import Organization
-
-        return Organization.objects.create(name=name, slug=slug)
-    return organization_create(name=name, slug=slug)
-
 
 def test_login_shows_the_organisation_on_the_home_page(live_server, page):
-    org = _organization("Acme Browser Test Ltd", "acme-browser")
-    user = get_user_model().objects.create_user(username="vera", password=PASSWORD)
-    Membership.objects.create(user=user, org=org, role=Role.VIEWER)
+    org = OrganizationFactory.create(name="Acme Browser Test Ltd")
+    MembershipFactory.create(user=UserFactory.create(username="vera"), org=org)
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("vera")
@@ -38,7 +24,7 @@ def test_login_shows_the_organisation_on_the_home_page(live_server, page):
 
 
 def test_wrong_password_stays_on_the_login_page(live_server, page):
-    get_user_model().objects.create_user(username="vera", password=PASSWORD)
+    UserFactory.create(username="vera")
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("vera")

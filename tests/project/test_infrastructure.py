@@ -1,4 +1,4 @@
-"""Process health and readiness endpoints, and the test harness's own service rules."""
+"""Process health and readiness endpoints, and the test harness's own service and data rules."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.conf import settings
 
 from scorecard.celery import app as celery_app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_answers_without_touching_services(client):
@@ -86,8 +86,34 @@ def test_tests_without_the_worker_fixture_run_tasks_eagerly():
     assert celery_app.conf.task_always_eager is True
 
 
-def test_require_services_turns_service_skips_into_failures(tmp_path):
-    """The CI guard: a postgres/worker/browser test that would be skipped fails instead."""
+PROBE = """
+import pytest
+
+@pytest.mark.postgres
+def test_needs_postgres():
+    pass
+
+@pytest.mark.data("present-set")
+def test_needs_a_data_set_that_is_there():
+    pass
+
+@pytest.mark.data("absent-set")
+def test_needs_a_data_set_that_is_not():
+    pass
+
+def test_skips_itself_for_missing_data():  # what tests/imports/helpers.dataset_dir does
+    pytest.skip("[data] data set 'x' not found")
+
+def test_plain_skip():
+    pytest.skip("ordinary skip stays a skip")
+
+def test_plain_pass():
+    pass
+"""
+
+
+def run_probe(tmp_path: Path, *, require: bool) -> tuple[int, str]:
+    """Run PROBE under a copy of tests/conftest.py, with a data directory holding only "present-set"."""
     (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
     (tmp_path / "pytest.ini").write_text(
         textwrap.dedent(
@@ -99,32 +125,22 @@ def test_require_services_turns_service_skips_into_failures(tmp_path):
                 postgres: x
                 worker: x
                 browser: x
+                data: x
             """
         )
     )
-    (tmp_path / "test_probe.py").write_text(
-        textwrap.dedent(
-            """
-            import pytest
-
-            @pytest.mark.postgres
-            def test_needs_postgres():
-                pass
-
-            def test_plain_skip():
-                pytest.skip("ordinary skip stays a skip")
-
-            def test_plain_pass():
-                pass
-            """
-        )
-    )
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    (tmp_path / "data" / "present-set").mkdir(parents=True)
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
     }
-    env.update(PYTHONPATH=str(REPO), SCORECARD_REQUIRE_SERVICES="1")
+    env.update(
+        PYTHONPATH=str(REPO),
+        SCORECARD_DATA_DIR=str(tmp_path / "data"),
+        SCORECARD_REQUIRE_SERVICES="1" if require else "0",
+    )
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:playwright", str(tmp_path)],
         cwd=tmp_path,
@@ -133,7 +149,60 @@ def test_require_services_turns_service_skips_into_failures(tmp_path):
         text=True,
         timeout=120,
     )
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out
-    assert "1 passed, 1 skipped, 1 error" in out, out
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_require_services_turns_service_and_data_skips_into_failures(tmp_path):
+    """The CI guard: a postgres/worker/browser/data test that would be skipped fails instead."""
+    returncode, out = run_probe(tmp_path, require=True)
+
+    assert returncode == 1, out
+    assert "1 failed, 2 passed, 1 skipped, 2 errors" in out, out
     assert "SCORECARD_REQUIRE_SERVICES=1, but this postgres test was skipped" in out, out
+    assert (
+        "SCORECARD_REQUIRE_SERVICES=1, but this data test was skipped: [data] data set(s) absent-set" in out
+    )
+    assert "SCORECARD_REQUIRE_SERVICES=1, but this data test was skipped: [data] data set 'x'" in out, out
+    assert "SKIPPED [1] test_probe.py" in out and "ordinary skip stays a skip" in out, out
+
+
+def test_without_require_services_missing_services_and_data_are_skips(tmp_path):
+    returncode, out = run_probe(tmp_path, require=False)
+
+    assert returncode == 0, out
+    assert "2 passed, 4 skipped" in out, out
+    assert "[data] data set(s) absent-set not found in SCORECARD_DATA_DIR" in out, out
+
+
+@pytest.mark.parametrize(
+    ("markers", "reason", "required", "fails"),
+    [
+        (["postgres"], "[postgres] not PostgreSQL", True, True),
+        (["data"], "[data] data set(s) x not found", True, True),
+        (["data"], "any reason a data test skips for", True, True),
+        ([], "[data] data set 'x' not found", True, True),
+        ([], "ordinary skip", True, False),
+        (["data"], "[data] data set(s) x not found", False, False),
+        ([], "[data] data set 'x' not found", False, False),
+    ],
+)
+def test_which_skips_become_failures(markers, reason, required, fails):
+    from tests.conftest import skip_becomes_failure
+
+    assert skip_becomes_failure(markers, reason, required=required) is fails
+
+
+def test_data_reason_names_the_missing_directory_or_data_sets(settings, tmp_path):
+    from tests.conftest import data_unavailable_reason
+
+    (tmp_path / "here").mkdir()
+    settings.SCORECARD_DATA_DIR = tmp_path
+    assert data_unavailable_reason() is None
+    assert data_unavailable_reason(["here"]) is None
+    assert data_unavailable_reason(["here", "gone", "lost"]) == (
+        f"data set(s) gone, lost not found in SCORECARD_DATA_DIR ({tmp_path})"
+    )
+    settings.SCORECARD_DATA_DIR = tmp_path / "nowhere"
+    assert data_unavailable_reason() == (
+        f"public data sets not found: SCORECARD_DATA_DIR ({tmp_path / 'nowhere'}) is not a directory"
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,12 @@ def demo_db(tmp_path_factory) -> dict[str, str]:
 def test_a_closed_pipe_ends_the_command_without_a_traceback(demo_db, command):
     result = subprocess.run(
         f"{sys.executable} manage.py {command} | head -1",
-        shell=True, cwd=ROOT, env=demo_db, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        shell=True,
+        cwd=ROOT,
+        env=demo_db,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.stdout.strip(), "the first line arrives"
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
