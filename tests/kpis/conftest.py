@@ -5,12 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from kpis.engine import Engine
 from kpis.models import KPI
+from perspectives.models import Objective
 from sales.models import Opportunity, Product
 from scorecard.services import organization_create
 from territories.models import Rep
 from territories.services import assignment_create, territory_get_or_create_path
+from tests.kpis.implementations import IMPLEMENTATIONS, ReferenceEngine
 
 
 class OrgBuilder:
@@ -53,13 +54,34 @@ class OrgBuilder:
     def kpi(self, slug: str) -> KPI:
         return KPI.objects.get(org=self.org, slug=slug)
 
-    def engine(self, today: date = date(2030, 1, 1)) -> Engine:
-        return Engine(self.org, today=today)
+    def metric_kpi(self, slug: str, metric: str, metric_filter: dict | None = None, unit="fraction") -> KPI:
+        """A KPI the default template does not ship (a catalog metric, or one with another filter)."""
+        return KPI.objects.create(
+            org=self.org,
+            objective=Objective.objects.filter(org=self.org).first(),
+            slug=slug,
+            name=slug,
+            unit=unit,
+            source="metric",
+            metric=metric,
+            metric_filter=metric_filter or {},
+            weight=0,
+        )
+
+    def engine(self, today: date = date(2030, 1, 1)) -> ReferenceEngine:
+        return ReferenceEngine(self.org, today=today)
 
 
 @pytest.fixture
 def build(db):
     return OrgBuilder
+
+
+@pytest.fixture(params=list(IMPLEMENTATIONS))
+def figures(request, db):
+    """One implementation of the KPIs, each case running once per implementation: call it with an
+    organisation (and optionally ``today``) once the case's data is in, again after changing it."""
+    return IMPLEMENTATIONS[request.param]
 
 
 @pytest.fixture(autouse=True)
