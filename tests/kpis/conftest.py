@@ -7,7 +7,7 @@ import pytest
 
 from kpis.models import KPI
 from perspectives.models import Objective
-from sales.models import Opportunity, Product
+from sales.models import Account, Opportunity, Product
 from scorecard.services import organization_create
 from territories.models import Rep
 from territories.services import assignment_create, territory_get_or_create_path
@@ -32,7 +32,9 @@ class OrgBuilder:
             assignment_create(rep=rep, territory=self.territory(path), start=start, end=end)
         return rep
 
-    def deal(self, rep, stage, *, engage=None, close=None, amount=None, products=(), **fields) -> Opportunity:
+    def deal(
+        self, rep, stage, *, engage=None, close=None, amount=None, products=(), deliverables=(), **fields
+    ) -> Opportunity:
         self._deal += 1
         opp = Opportunity.objects.create(
             org=self.org,
@@ -46,7 +48,12 @@ class OrgBuilder:
         )
         if products:
             opp.products.set(products)
+        if deliverables:
+            opp.deliverables.set(deliverables)
         return opp
+
+    def account(self, name: str) -> Account:
+        return Account.objects.create(org=self.org, external_id=name, name=name)
 
     def product(self, name: str, line: str, price=None) -> Product:
         return Product.objects.create(org=self.org, name=name, line=line, list_price=price)
