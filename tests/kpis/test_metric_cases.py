@@ -157,6 +157,26 @@ def test_identification_participation_counts_identified_by_else_the_rep(teams, f
     assert f.value(share, "Acme", "2017-Q1") == pytest.approx(2 / 5)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="both implementations credit an identification to the deal's scopes (its territory and its "
+    "owner), not to the identifying rep's: a rep who finds a deal for a colleague in another team counts "
+    "0 on his own scorecard and his team's; DESIGN §4: share of active reps in scope who identified >= 1 "
+    "new opportunity",
+)
+def test_a_rep_identifying_a_deal_of_another_team_counts_in_his_own_scopes(teams, figures):
+    b = teams
+    b.deal(b.ann, "engaging", engage=d(4, 10), identified_by=b.bob)  # Ann's deal in Boston, found by Bob
+    b.deal(b.dan, "engaging", engage=d(5, 10), identified_by=b.dan)
+    f = figures(b.org)
+    share = b.kpi("identification_participation")
+    assert f.value(share, "Acme", "2017-Q2") == pytest.approx(2 / 3)  # Bob, Dan of Ann, Bob, Dan
+    assert f.value(share, "Acme/East", "2017-Q2") == pytest.approx(1 / 2)  # Bob of Ann, Bob
+    assert f.value(share, "Acme/East/Boston", "2017-Q2") == 0  # Ann identified nothing
+    assert f.value(share, b.bob, "2017-Q2") == 1
+    assert f.value(share, "Acme/East/NYC", "2017-Q2") == 1
+
+
 def test_partner_and_direct_win_rates(teams, figures):
     b = teams
     partner, direct = (
