@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 
 from kpis.models import KPI
-from sales.models import Opportunity, Product
+from perspectives.models import Objective
+from sales.models import Account, Opportunity, Product
 from scorecard.services import organization_create
 from territories.models import Rep
 from territories.services import assignment_create, territory_get_or_create_path
-from tests.kpis.reference import Engine
+from tests.kpis.implementations import IMPLEMENTATIONS, ReferenceEngine
 
 
 class OrgBuilder:
@@ -31,7 +32,9 @@ class OrgBuilder:
             assignment_create(rep=rep, territory=self.territory(path), start=start, end=end)
         return rep
 
-    def deal(self, rep, stage, *, engage=None, close=None, amount=None, products=(), **fields) -> Opportunity:
+    def deal(
+        self, rep, stage, *, engage=None, close=None, amount=None, products=(), deliverables=(), **fields
+    ) -> Opportunity:
         self._deal += 1
         opp = Opportunity.objects.create(
             org=self.org,
@@ -45,7 +48,12 @@ class OrgBuilder:
         )
         if products:
             opp.products.set(products)
+        if deliverables:
+            opp.deliverables.set(deliverables)
         return opp
+
+    def account(self, name: str) -> Account:
+        return Account.objects.create(org=self.org, external_id=name, name=name)
 
     def product(self, name: str, line: str, price=None) -> Product:
         return Product.objects.create(org=self.org, name=name, line=line, list_price=price)
@@ -53,13 +61,34 @@ class OrgBuilder:
     def kpi(self, slug: str) -> KPI:
         return KPI.objects.get(org=self.org, slug=slug)
 
-    def engine(self, today: date = date(2030, 1, 1)) -> Engine:
-        return Engine(self.org, today=today)
+    def metric_kpi(self, slug: str, metric: str, metric_filter: dict | None = None, unit="fraction") -> KPI:
+        """A KPI the default template does not ship (a catalog metric, or one with another filter)."""
+        return KPI.objects.create(
+            org=self.org,
+            objective=Objective.objects.filter(org=self.org).first(),
+            slug=slug,
+            name=slug,
+            unit=unit,
+            source="metric",
+            metric=metric,
+            metric_filter=metric_filter or {},
+            weight=0,
+        )
+
+    def engine(self, today: date = date(2030, 1, 1)) -> ReferenceEngine:
+        return ReferenceEngine(self.org, today=today)
 
 
 @pytest.fixture
 def build(db):
     return OrgBuilder
+
+
+@pytest.fixture(params=list(IMPLEMENTATIONS))
+def figures(request, db):
+    """One implementation of the KPIs, each case running once per implementation: call it with an
+    organisation (and optionally ``today``) once the case's data is in, again after changing it."""
+    return IMPLEMENTATIONS[request.param]
 
 
 @pytest.fixture(autouse=True)
