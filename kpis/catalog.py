@@ -125,6 +125,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     # Internal sales processes
     Metric("win_rate", "Win rate", FRACTION, _win_rate("won", "lost")),
+    Metric("win_rate_by_value", "Win rate by value", FRACTION, _win_rate("won_amount", "lost_amount")),
     Metric("sales_cycle_days", "Sales cycle", DAYS, lambda c: c.ratio(c["cycle_days"], c["cycle_deals"])),
     Metric("open_pipeline_count", "Open pipeline (deals)", COUNT, _column("open_count"), additive=True),
     Metric("open_pipeline_value", "Open pipeline value", CURRENCY, _column("open_value"), additive=True),

@@ -454,6 +454,8 @@ class Engine:
                 return a.lost_amount
             case "win_rate":
                 return _ratio(a.won, a.won + a.lost)
+            case "win_rate_by_value":
+                return _ratio(a.won_amount, a.won_amount + a.lost_amount)
             case "avg_deal_size":
                 return _ratio(a.won_amount, a.won)
             case "sales_cycle_days":

@@ -411,6 +411,30 @@ def test_lost_value_sums_lost_amounts_closed_in_the_period(teams, figures):
     assert f.value("lost_deals", "Acme", "2017-Q2") == 4
 
 
+def test_win_rate_by_value_is_won_value_over_closed_value(teams, figures):
+    b = teams
+    b.deal(b.ann, "won", engage=d(4, 1), close=d(4, 10), amount=300)
+    b.deal(b.ann, "lost", engage=d(4, 1), close=d(5, 10), amount=100)
+    b.deal(b.bob, "lost", engage=d(4, 1), close=d(5, 11), amount=600)
+    b.deal(b.bob, "lost", engage=d(4, 1), close=d(5, 12))  # no amount: a lost deal worth nothing
+    b.deal(b.dan, "won", engage=d(4, 1), close=d(6, 1), amount=50)
+    b.deal(b.dan, "engaging", engage=d(4, 1), amount=1000)  # open: not in the ratio
+    b.deal(b.dan, "lost", engage=d(4, 1), close=d(7, 1), amount=50)  # Q3
+    by_value = b.metric_kpi("win_rate_by_value", "win_rate_by_value")
+    f = figures(b.org)
+    # Boston (Ann): 300 / (300 + 100); NYC (Bob): 0 / (0 + 600); East: 300 / (300 + 700), not the
+    # mean of its teams' 0.75 and 0; Denver (Dan): 50 / 50; root: 350 / (350 + 700).
+    assert f.value(by_value, "Acme/East/Boston", "2017-Q2") == pytest.approx(0.75)
+    assert f.value(by_value, "Acme/East/NYC", "2017-Q2") == 0
+    assert f.value(by_value, "Acme/East", "2017-Q2") == pytest.approx(0.3)
+    assert f.value(by_value, "Acme/West", "2017-Q2") == 1
+    assert f.value(by_value, "Acme", "2017-Q2") == pytest.approx(350 / 1050)
+    assert f.value(by_value, b.ann, "2017-Q2") == pytest.approx(0.75)
+    # Q3: Dan lost 50 and won nothing: 0 / 50. Q2 by count is 2 won of 5 closed, by value a third.
+    assert f.value(by_value, "Acme", "2017-Q3") == 0
+    assert f.value("win_rate", "Acme", "2017-Q2") == pytest.approx(2 / 5)
+
+
 def test_programme_participation_overlapping_the_period(teams, figures):
     b = teams
     cat = b.rep("Cat", ("Acme/East/NYC", START, None))
