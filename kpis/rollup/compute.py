@@ -46,8 +46,9 @@ class Rollup:
             None if period_keys is None or full_grid or warm else [org.parse_period(k) for k in period_keys]
         )
         self.warm, changed = self._catch_up(warm)
+        absent: list[str] = []
         if self.warm is not None:
-            deal_days, absent = self.warm.deals.days(), []
+            deal_days = self.warm.deals.days()
         else:
             deal_days, absent = deal_summary(org.pk)
         every = np.concatenate([deal_days, inputs.certifications.earned, inputs.input_days])

@@ -104,7 +104,7 @@ def projection(kpi: KPI, value: Array, grid: Grid, sums: dict[str, Array], today
         share = (today - grid.start[c] + 1) / (grid.end[c] - grid.start[c] + 1)
         projected = value[:, c] / share
         if share < PIPELINE_BETTER_BEFORE and pipeline is not None:
-            q = grid.quarter_before(c)
+            q = grid.quarter_before(int(c))
             quarters = [q - i for i in range(4) if q - i >= grid.n_months and q >= 0]
             won = sums["won"][:, quarters].sum(1)
             lost = sums["lost"][:, quarters].sum(1)

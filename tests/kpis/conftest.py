@@ -65,7 +65,7 @@ class OrgBuilder:
         """A KPI the default template does not ship (a catalog metric, or one with another filter)."""
         return KPI.objects.create(
             org=self.org,
-            objective=Objective.objects.filter(org=self.org).first(),
+            objective=Objective.objects.filter(org=self.org).earliest("pk"),
             slug=slug,
             name=slug,
             unit=unit,
