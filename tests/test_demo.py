@@ -13,12 +13,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F, Sum
 
+from demo.data import DEMO_EMAIL_DOMAIN, DEMO_SLUG
+from demo.writer import DemoError, demo_create, demo_delete
 from kpis.models import KPI, Measurement, Note, ScopeRollup, Target
 from people.models import Certification, CertificationCategory, ProgramKind, ProgramParticipation
 from perspectives.template import KPIS
 from sales.models import OPEN_STAGES, Channel, Opportunity, Poc, Stage
 from scorecard import periods
-from scorecard.demo import DEMO_EMAIL_DOMAIN, DEMO_SLUG, DemoError, demo_create, demo_delete
 from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, Territory, TerritoryAssignment
 
