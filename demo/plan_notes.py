@@ -9,10 +9,14 @@ from .plan_records import Horizon, PlannedNote, Roster, at
 
 
 def plan_notes(horizon: Horizon, roster: Roster) -> list[PlannedNote]:
+    return _rep_notes(horizon, roster) + _team_and_region_notes(horizon)
+
+
+def _rep_notes(horizon: Horizon, roster: Roster) -> list[PlannedNote]:
+    """The manager coaches the laggard (with an open action) and praises the demo rep."""
     today, quarter = horizon.today, horizon.current_quarter
     previous = quarter.previous()
     laggard, demo_rep = roster.laggard, roster.demo_rep
-    after_previous = min(today, previous.end + timedelta(days=8))
     return [
         PlannedNote(
             NoteKind.COACHING,
@@ -49,6 +53,14 @@ def plan_notes(horizon: Horizon, roster: Roster) -> list[PlannedNote]:
             "Strong POC discipline: success criteria agreed up front. Share the scoping template with the team.",
             at(previous.end - timedelta(days=5), 14),
         ),
+    ]
+
+
+def _team_and_region_notes(horizon: Horizon) -> list[PlannedNote]:
+    """Last quarter's review: Mid-Market's win rate (with a finished action) and Japan's NPS."""
+    today, previous = horizon.today, horizon.current_quarter.previous()
+    after_previous = min(today, previous.end + timedelta(days=8))
+    return [
         PlannedNote(
             NoteKind.COMMENT,
             previous.key,

@@ -253,21 +253,8 @@ def _revisions(
         current = next(
             t for t in rows if t.kpi == slug and t.scope == scope and t.period == previous_year.key
         )
-        superseded.append(
-            PlannedTarget(
-                slug,
-                scope,
-                None,
-                previous_year.key,
-                old_goal,
-                current.red_flag,
-                "Initial plan",
-                "admin",
-                at(set_on[previous_year.key], 11),
-                superseded_at=at(revised, 11),
-            )
-        )
-        current.goal, current.reason, current.set_at = new_goal, new_reason, at(revised, 11)
+        superseded.append(_supersede(current, old_goal, current.red_flag, set_on[current.period], revised))
+        current.goal, current.reason = new_goal, new_reason
     quarter = horizon.current_quarter
     relief = next(
         (t for t in rows if t.scope == "Mid-Market" and t.period == quarter.key and t.kpi == "won_revenue"),
@@ -275,23 +262,26 @@ def _revisions(
     )
     if relief is not None:
         revised = quarter.start + timedelta(days=min(18, (horizon.today - quarter.start).days))
-        superseded.append(
-            PlannedTarget(
-                relief.kpi,
-                relief.scope,
-                None,
-                quarter.key,
-                money(round(float(relief.goal) * 1.15, -3)),
-                None,
-                "Initial plan",
-                "admin",
-                at(set_on[quarter.key], 11),
-                superseded_at=at(revised, 11),
-            )
-        )
-        relief.reason, relief.set_by, relief.set_at = (
-            "Quota relief: open headcount in Mid-Market",
-            "manager",
-            at(revised, 11),
-        )
+        old_goal = money(round(float(relief.goal) * 1.15, -3))
+        superseded.append(_supersede(relief, old_goal, None, set_on[quarter.key], revised))
+        relief.reason, relief.set_by = "Quota relief: open headcount in Mid-Market", "manager"
     return superseded
+
+
+def _supersede(
+    current: PlannedTarget, old_goal: Decimal, old_red_flag: Decimal | None, first_set: date, revised: date
+) -> PlannedTarget:
+    """The goal as first set, kept as a superseded target; ``current`` is stamped as set on ``revised``."""
+    current.set_at = at(revised, 11)
+    return PlannedTarget(
+        current.kpi,
+        current.scope,
+        current.rep,
+        current.period,
+        old_goal,
+        old_red_flag,
+        "Initial plan",
+        "admin",
+        at(first_set, 11),
+        superseded_at=at(revised, 11),
+    )

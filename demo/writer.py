@@ -114,7 +114,9 @@ def demo_write(plan: DemoPlan) -> DemoResult:
     scopes = _write_tree(org, plan, users["manager"])
     reps = _write_reps(org, plan, users["rep"], scopes)
     written = _Written(org, users, scopes, reps, {k.slug: k for k in KPI.objects.filter(org=org)})
-    _write_catalog_and_deals(written, plan)
+    catalog = _write_catalog(org, plan)
+    _write_people(written, plan, catalog)
+    _write_deals(written, plan, catalog)
     _write_measurements(written, plan)
     _write_targets(written, plan)
     _write_notes(written, plan)
@@ -201,8 +203,18 @@ def _write_reps(org: Organization, plan: DemoPlan, rep_user: Any, scopes: dict[s
     return reps
 
 
-def _write_catalog_and_deals(written: _Written, plan: DemoPlan) -> None:
-    org = written.org
+@dataclass
+class _Catalog:
+    products: list[Product]
+    partners: list[Partner]
+    plays: list[StrategicPlay]
+    deliverables: list[Deliverable]
+    certification_types: dict[str, CertificationType]
+    programs: list[Program]
+    accounts: list[Account]
+
+
+def _write_catalog(org: Organization, plan: DemoPlan) -> _Catalog:
     products = Product.objects.bulk_create(
         Product(org=org, name=name, line=line, list_price=Decimal(price), description=f"{line}: {name}")
         for line, name, price, _margin in PRODUCTS
@@ -230,24 +242,37 @@ def _write_catalog_and_deals(written: _Written, plan: DemoPlan) -> None:
         for account in plan.accounts
     )
     type_by_name = {t.name: t for t in certification_types}
+    return _Catalog(products, partners, plays, deliverables, type_by_name, programs, accounts)
+
+
+def _write_people(written: _Written, plan: DemoPlan, catalog: _Catalog) -> None:
+    org = written.org
     Certification.objects.bulk_create(
         Certification(
-            org=org, rep=written.rep(rep), type=type_by_name[c.type_name], earned=c.earned, expires=c.expires
+            org=org,
+            rep=written.rep(rep),
+            type=catalog.certification_types[c.type_name],
+            earned=c.earned,
+            expires=c.expires,
         )
         for rep, c in plan.certifications()
     )
     ProgramParticipation.objects.bulk_create(
         ProgramParticipation(
-            org=org, rep=written.rep(p.rep), program=programs[p.program], start=p.start, end=p.end
+            org=org, rep=written.rep(p.rep), program=catalog.programs[p.program], start=p.start, end=p.end
         )
         for p in plan.participations
     )
+
+
+def _write_deals(written: _Written, plan: DemoPlan, catalog: _Catalog) -> None:
+    org = written.org
     opportunities = [
         Opportunity(
             org=org,
             external_id=f"NW-{n:05d}",
             rep=written.rep(d.rep),
-            account=accounts[d.account.index],
+            account=catalog.accounts[d.account.index],
             stage=d.stage,
             created_date=d.created,
             engage_date=d.engaged,
@@ -255,8 +280,8 @@ def _write_catalog_and_deals(written: _Written, plan: DemoPlan) -> None:
             amount=d.amount,
             profit=d.profit,
             channel=d.channel,
-            partner=partners[d.partner] if d.partner is not None else None,
-            strategic_play=plays[d.play] if d.play is not None else None,
+            partner=catalog.partners[d.partner] if d.partner is not None else None,
+            strategic_play=catalog.plays[d.play] if d.play is not None else None,
             poc=d.poc,
             identified_by=written.rep(d.identified_by),
         )
@@ -267,7 +292,7 @@ def _write_catalog_and_deals(written: _Written, plan: DemoPlan) -> None:
     DeliverableLink = Opportunity.deliverables.through
     ProductLink.objects.bulk_create(
         (
-            ProductLink(opportunity=o, product=products[i])
+            ProductLink(opportunity=o, product=catalog.products[i])
             for o, d in zip(opportunities, plan.deals, strict=True)
             for i in d.products
         ),
@@ -275,7 +300,7 @@ def _write_catalog_and_deals(written: _Written, plan: DemoPlan) -> None:
     )
     DeliverableLink.objects.bulk_create(
         (
-            DeliverableLink(opportunity=o, deliverable=deliverables[i])
+            DeliverableLink(opportunity=o, deliverable=catalog.deliverables[i])
             for o, d in zip(opportunities, plan.deals, strict=True)
             for i in d.deliverables
         ),
