@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from perspectives.models import Objective, ObjectiveLink, Perspective
 from scorecard.models import Organization
 
 from . import formula as formula_lang
@@ -24,6 +25,7 @@ from .models import KPI, DealChange, Measurement, RecomputeRequest, RollupRun, S
 from .rollup import warm
 from .rollup.compute import Rollup
 from .rollup.result import Batch
+from .template import KPIS, LINKS, OBJECTIVES, PERSPECTIVES
 
 
 @dataclass
@@ -333,3 +335,27 @@ def measurement_set(
         },
     )
     return measurement
+
+
+def scorecard_template_create(org) -> None:
+    """Create the default perspectives, objectives, links and KPIs for ``org`` (inside the caller's transaction)."""
+    perspectives = {}
+    for order, spec in enumerate(PERSPECTIVES, start=1):
+        perspectives[spec["slug"]] = Perspective.objects.create(org=org, order=order, **spec)
+    objectives = {}
+    for order, (perspective, slug, name, weight) in enumerate(OBJECTIVES, start=1):
+        objectives[slug] = Objective.objects.create(
+            org=org, perspective=perspectives[perspective], slug=slug, name=name, weight=weight, order=order
+        )
+    ObjectiveLink.objects.bulk_create(
+        ObjectiveLink(org=org, cause=objectives[c], effect=objectives[e]) for c, e in LINKS
+    )
+    KPI.objects.bulk_create(
+        KPI(
+            org=org,
+            order=order,
+            objective=objectives[spec["objective"]],
+            **{k: v for k, v in spec.items() if k != "objective"},
+        )
+        for order, spec in enumerate(KPIS, start=1)
+    )

@@ -15,7 +15,7 @@ from territories.models import TerritoryAssignment
 
 from . import recompute
 from .models import KPI, Measurement, Target
-from .template import scorecard_template_create
+from .services import scorecard_template_create
 
 DATE_FIELDS = {
     Opportunity: ("created_date", "engage_date", "close_date"),

@@ -1,16 +1,12 @@
 """The default scorecard every new organisation starts from (DESIGN §2).
 
 Four perspectives, objectives linked cause→effect, and a KPI for every measure of the source
-material. Data only; `scorecard_template_create` writes it.
+material. Data only (no Django): ``kpis.services.scorecard_template_create`` writes it.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-
-from perspectives.models import Objective, ObjectiveLink, Perspective
-
-from .models import KPI
 
 PERSPECTIVES = [
     {
@@ -374,27 +370,3 @@ KPIS = [
         red=3.0,
     ),
 ]
-
-
-def scorecard_template_create(org) -> None:
-    """Create the default perspectives, objectives, links and KPIs for ``org`` (inside the caller's transaction)."""
-    perspectives = {}
-    for order, spec in enumerate(PERSPECTIVES, start=1):
-        perspectives[spec["slug"]] = Perspective.objects.create(org=org, order=order, **spec)
-    objectives = {}
-    for order, (perspective, slug, name, weight) in enumerate(OBJECTIVES, start=1):
-        objectives[slug] = Objective.objects.create(
-            org=org, perspective=perspectives[perspective], slug=slug, name=name, weight=weight, order=order
-        )
-    ObjectiveLink.objects.bulk_create(
-        ObjectiveLink(org=org, cause=objectives[c], effect=objectives[e]) for c, e in LINKS
-    )
-    KPI.objects.bulk_create(
-        KPI(
-            org=org,
-            order=order,
-            objective=objectives[spec["objective"]],
-            **{k: v for k, v in spec.items() if k != "objective"},
-        )
-        for order, spec in enumerate(KPIS, start=1)
-    )

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "perspectives",
     "kpis",
     "imports",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date
 
-from tests.kpis.reference import Engine as ReferenceEngine
 from kpis.models import KPI
 from kpis.services import rollups_recompute
 from kpis.store import StoredRows
 from scorecard import periods as P
 from scorecard.models import Organization
 from territories.models import Rep, Territory
+from tests.kpis.reference import Engine as ReferenceEngine
 
 # Later than every case's data, so no period is live unless a case passes its own ``today``.
 TODAY = date(2030, 1, 1)

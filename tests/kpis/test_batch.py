@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from demo.writer import demo_create
 from kpis.selectors import stored_figures
 from kpis.services import measurement_set, rollups_recompute, target_set
 from kpis.store import StoredRows
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from sales.models import Account, Deliverable, StrategicPlay
-from scorecard.demo import demo_create
 from tests.kpis.reference import Engine
 
 FIELDS = (

@@ -7,8 +7,9 @@ from datetime import date
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.data import DEMO_SEED, SIZES
+from demo.writer import DemoError, demo_create
 from kpis.tasks import recompute_org
-from scorecard.demo import DEMO_SEED, SIZES, DemoError, demo_create
 
 
 def _iso_date(value: str) -> date:
