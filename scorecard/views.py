@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
-from django_htmx.middleware import HtmxDetails
 
 from kpis.models import KPI
 from perspectives import selectors as perspective_selectors
@@ -27,6 +26,7 @@ from territories import selectors as territory_selectors
 from territories.models import Territory
 
 from . import access
+from .decorators import MembershipRequest, membership_required
 from .models import Membership, Role
 
 
@@ -50,27 +50,20 @@ def home_context(m: Membership, *, selected: Territory | None = None) -> dict[st
     return context
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-@login_required
-def home(request: HtmxHttpRequest) -> HttpResponse:
+@membership_required
+def home(request: MembershipRequest) -> HttpResponse:
     """The organisation, its territory tree and the KPI definitions, as the user's role may see them.
 
     ``?territory=<id>`` selects a territory; an htmx request for it gets only the territory fragment.
     """
-    membership = access.current_membership(request)
-    if membership is None:
-        return render(request, "scorecard/no_membership.html", status=403)
     selected = None
     if request.GET.get("territory"):
         selected, _ = access.get_territory_for(request, request.GET["territory"])
     if request.htmx and not request.htmx.boosted:
-        context = territory_selectors.territory_context(membership, selected=selected)
+        context = territory_selectors.territory_context(request.membership, selected=selected)
         response = render(request, "scorecard/home.html#territories", context)
     else:
-        context = home_context(membership, selected=selected)
+        context = home_context(request.membership, selected=selected)
         response = render(request, "scorecard/home.html", context)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
