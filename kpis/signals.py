@@ -11,6 +11,7 @@ from django.utils import timezone
 from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity, Product
 from territories.models import TerritoryAssignment
+from territories.signals import tree_changed
 
 from . import recompute
 from .models import KPI, Measurement, Target
@@ -118,3 +119,9 @@ def definition_changed(sender, instance, **kwargs):
     if _deleting_organisation(kwargs):
         return
     recompute.request(instance.org_id, None)
+
+
+@receiver(tree_changed)
+def territory_tree_changed(sender, org_id: int, **kwargs):
+    """Territories moved (what the ones above them sum up) or renamed: recompute the organisation."""
+    recompute.request(org_id, None)

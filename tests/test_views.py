@@ -10,7 +10,7 @@ from django.urls import reverse
 from kpis.models import KPI, Unit
 from perspectives.models import Objective, Perspective
 from scorecard.models import Membership, Role
-from territories.models import Rep, Territory
+from territories.models import Rep
 from territories.services import assignment_create, territory_child_create
 
 pytest_plugins = ["tests.conftest_personas"]
@@ -355,103 +355,6 @@ def test_admin_change_pages_render_for_tree_rep_and_kpi(login, world):
         ("perspectives_perspective", kpi.objective.perspective_id),
     ):
         assert client.get(reverse(f"admin:{name}_change", args=[pk])).status_code == 200
-
-
-def test_admin_adds_a_territory_with_its_path_name(login, world):
-    client = login("admin")
-    response = client.post(
-        reverse("admin:territories_territory_add"),
-        {
-            "org": world.org.pk,
-            "name": "Gothenburg",
-            "owner_name": "",
-            "treebeard_position": "sorted-child",
-            "treebeard_ref_node": world.territories["nordics"].pk,
-        },
-    )
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    node = world.org.territories.get(name="Gothenburg")
-    assert node.full_name == "Acme/Nordics/Gothenburg"
-    assert Territory.objects.get_parent(node) == world.territories["nordics"]
-
-
-def test_admin_rename_updates_the_path_names_below(login, world):
-    client = login("admin")
-    nordics = world.territories["nordics"]
-    response = client.post(
-        reverse("admin:territories_territory_change", args=[nordics.pk]),
-        {
-            "name": "Norden",
-            "owner": nordics.owner_id,
-            "owner_name": "",
-            "treebeard_position": "sorted-child",
-            "treebeard_ref_node": world.territories["root"].pk,
-        },
-    )
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    world.territories["stockholm"].refresh_from_db()
-    assert world.territories["stockholm"].full_name == "Acme/Norden/Stockholm"
-
-
-@pytest.mark.parametrize(
-    ("ref", "position", "error"),
-    [
-        ("globex_hq", "sorted-child", "own organisation"),
-        ("root", "sorted-sibling", "one root territory"),
-        ("nordics", "sorted-child", "already exists"),
-    ],
-)
-def test_admin_rejects_a_territory_outside_its_tree(login, world, ref, position, error):
-    client = login("admin")
-    name = "Stockholm" if error == "already exists" else "Oslo"
-    response = client.post(
-        reverse("admin:territories_territory_add"),
-        {
-            "org": world.org.pk,
-            "name": name,
-            "owner_name": "",
-            "treebeard_position": position,
-            "treebeard_ref_node": world.territories[ref].pk,
-        },
-    )
-    assert response.status_code == 200
-    assert error in _text(response)
-    assert not world.org.territories.filter(name="Oslo").exists()
-
-
-def test_admin_territory_form_offers_only_own_organisation_as_parent(login, world):
-    response = login("admin").get(
-        reverse("admin:territories_territory_change", args=[world.territories["stockholm"].pk])
-    )
-    choices = response.context["adminform"].form.fields["treebeard_ref_node"].queryset
-    assert world.territories["nordics"] in choices
-    assert world.territories["globex_hq"] not in choices
-
-
-def test_admin_drag_and_drop_moves_within_the_tree_and_renames_paths(login, world):
-    client = login("admin")
-    move = reverse("admin:territories_territory_changelist") + "move/"
-    stockholm = world.territories["stockholm"]
-    response = client.post(
-        move, {"node": stockholm.pk, "target": world.territories["iberia"].pk, "relation": "child"}
-    )
-    assert response.status_code == 200
-    stockholm.refresh_from_db()
-    assert stockholm.full_name == "Acme/Iberia/Stockholm"
-
-
-@pytest.mark.parametrize(("target", "relation"), [("globex_hq", "child"), ("root", "sibling")])
-def test_admin_drag_and_drop_refuses_to_leave_the_tree(login, world, target, relation):
-    client = login("admin")
-    move = reverse("admin:territories_territory_changelist") + "move/"
-    stockholm = world.territories["stockholm"]
-    response = client.post(
-        move, {"node": stockholm.pk, "target": world.territories[target].pk, "relation": relation}
-    )
-    assert response.status_code == 400
-    stockholm.refresh_from_db()
-    assert stockholm.full_name == "Acme/Nordics/Stockholm"
-    assert stockholm.org_id == world.org.pk
 
 
 def test_kpi_value_formats_each_unit():
