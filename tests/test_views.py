@@ -226,6 +226,14 @@ def test_htmx_territory_request_returns_the_fragment_only(login, world):
     assert "HX-Request" in response["Vary"]
 
 
+def test_home_tree_is_the_shared_scope_picker(login, world):
+    admin_html = _text(login("admin").get(HOME))
+    assert '<ul class="tree scope-picker" role="list">' in admin_html
+    rep_html = _text(login("rep").get(HOME))
+    assert '<ul class="tree scope-picker" role="list">' in rep_html
+    assert 'class="tree__name" href=' not in rep_html
+
+
 def test_territory_links_work_without_javascript(login, world):
     html = _text(login("admin").get(HOME))
     assert f'href="/?territory={world.territories["iberia"].pk}"' in html
