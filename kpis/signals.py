@@ -12,6 +12,7 @@ from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity, Product
 from scorecard.signals import organization_created
 from territories.models import TerritoryAssignment
+from territories.signals import tree_changed
 
 from . import recompute
 from .models import KPI, Measurement, Target
@@ -126,3 +127,9 @@ def definition_changed(sender, instance, **kwargs):
 def create_scorecard_template(sender, org, **kwargs) -> None:
     """Every new organisation starts from the default scorecard (DESIGN §2)."""
     scorecard_template_create(org)
+
+
+@receiver(tree_changed)
+def territory_tree_changed(sender, org_id: int, **kwargs):
+    """Territories moved (what the ones above them sum up) or renamed: recompute the organisation."""
+    recompute.request(org_id, None)

@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL, REDIS_URL, SECRET_KEY and DEBUG=0.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -192,7 +193,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes from the installed plotly package, so the chart library always matches its version;
+# htmx comes from django-htmx ({% htmx_script %}, static/django_htmx/). No CDN.
+_plotly_spec = importlib.util.find_spec("plotly")
+if _plotly_spec is None or not _plotly_spec.submodule_search_locations:
+    raise ImproperlyConfigured("The plotly package is required (it ships plotly.min.js).")
+PLOTLY_JS_DIR = Path(_plotly_spec.submodule_search_locations[0]) / "package_data"
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", PLOTLY_JS_DIR)]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

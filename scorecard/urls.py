@@ -1,8 +1,10 @@
+"""Root URLconf: the project's own pages here, each app's pages from its urls.py."""
+
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -13,5 +15,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("territories/", include("territories.urls")),
+    path("sales/", include("sales.urls")),
+    path("people/", include("people.urls")),
+    path("perspectives/", include("perspectives.urls")),
     path("admin/", admin.site.urls),
 ]

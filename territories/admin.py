@@ -2,30 +2,32 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from treebeard.admin import TreeAdmin
 from treebeard.forms import MoveNodeForm, movenodeform_factory
 
 from .models import PATH_SEPARATOR, Rep, Territory, TerritoryAssignment
+from .services import territory_move, territory_rename
+
+TREE_FIELDS = ("treebeard_ref_node", "treebeard_position")
 
 
-def refresh_full_names(org_id: int) -> None:
-    """Recompute ``full_name`` (names from the root joined by "/") for one organisation's tree."""
-    names: dict[str, str] = {}
-    changed = []
-    for node in Territory.objects.filter(org_id=org_id).order_by("path"):
-        parent = names.get(node.path[: -Territory.steplen])
-        full_name = f"{parent}{PATH_SEPARATOR}{node.name}" if parent else node.name
-        names[node.path] = full_name
-        if node.full_name != full_name:
-            node.full_name = full_name
-            changed.append(node)
-    Territory.objects.bulk_update(changed, ["full_name"])
+def _halfway_taken(territory: Territory, name: str) -> bool:
+    parent = Territory.objects.get_parent(territory, update=True)
+    halfway = f"{parent.full_name}{PATH_SEPARATOR}{name.strip()}" if parent else name.strip()
+    return (
+        Territory.objects.filter(org_id=territory.org_id, full_name=halfway).exclude(pk=territory.pk).exists()
+    )
 
 
 class TerritoryMoveForm(MoveNodeForm):
-    """Keeps a node inside its organisation's one tree and names its path before it is saved."""
+    """Keeps a node inside its organisation's one tree and names its path before it is saved.
+
+    A new territory is added by treebeard; an existing one is moved and renamed by the services, which
+    rename the paths below it and mark the organisation's rollups stale.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,6 +61,33 @@ class TerritoryMoveForm(MoveNodeForm):
         self.instance.full_name = full_name
         return cleaned
 
+    def save(self, commit=True):
+        if self.instance._state.adding:
+            return super().save(commit=commit)
+        stored = Territory.objects.get(pk=self.instance.pk)
+        other_fields = [f for f in self.changed_data if f != "name" and f not in TREE_FIELDS]
+        ref = self.cleaned_data.get("treebeard_ref_node")
+        moving = ref is not None and bool(set(TREE_FIELDS) & set(self.changed_data))
+        name = self.cleaned_data["name"]
+        steps = []
+        if "name" in self.changed_data:
+            steps.append(lambda: territory_rename(territory=stored, name=name))
+        if moving:
+            position = self.cleaned_data["treebeard_position"]
+            steps.append(lambda: territory_move(territory=stored, target=ref, position=position))
+            # clean() checked the final path; the halfway one (new name, old place) may be taken.
+            if len(steps) == 2 and _halfway_taken(stored, name):
+                steps.reverse()
+        with transaction.atomic():
+            if other_fields:
+                self.instance.save(update_fields=other_fields)
+            for step in steps:
+                step()
+        self.instance.refresh_from_db()
+        if not commit:
+            self.save_m2m = self._save_m2m
+        return self.instance
+
 
 @admin.register(Territory)
 class TerritoryAdmin(TreeAdmin):
@@ -74,23 +103,24 @@ class TerritoryAdmin(TreeAdmin):
         # Moving a subtree to another organisation would strand its reps, targets and deals.
         return [*self.readonly_fields, "org"] if obj is not None else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        refresh_full_names(obj.org_id)
-
     def move_node(self, request):
-        """Drag-and-drop moves: only within one organisation's tree, never beside its root."""
+        """Drag-and-drop moves go through ``territory_move``: only within one organisation's tree."""
         node = Territory.objects.filter(pk=request.POST.get("node")).first()
         target = Territory.objects.filter(pk=request.POST.get("target")).first()
-        if node is None or target is None:
-            return super().move_node(request)
-        if node.org_id != target.org_id or (request.POST.get("relation") == "sibling" and target.is_root()):
-            messages.error(request, "A territory can only move inside its own organisation's tree.")
-            return HttpResponseBadRequest("Move outside the organisation's tree")
-        with transaction.atomic():
-            response = super().move_node(request)
-            refresh_full_names(node.org_id)
-        return response
+        relation = request.POST.get("relation")
+        if node is None or target is None or relation not in ("child", "sibling"):
+            return super().move_node(request)  # treebeard answers malformed requests
+        if not self.has_change_permission(request, node):
+            raise PermissionDenied
+        try:
+            territory_move(territory=node, target=target, position=f"sorted-{relation}")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseBadRequest("Move refused")
+        messages.info(
+            request, f'Moved "{node.name}" {"under" if relation == "child" else "beside"} "{target}".'
+        )
+        return HttpResponse("OK")
 
 
 class AssignmentInline(admin.TabularInline):

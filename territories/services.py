@@ -6,8 +6,12 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from treebeard.exceptions import InvalidMoveToDescendant, InvalidPosition
 
 from .models import PATH_SEPARATOR, Rep, Territory, TerritoryAssignment
+from .signals import tree_changed
+
+POSITIONS = ("sorted-child", "sorted-sibling")  # the tree is ordered by name (Territory.node_order_by)
 
 
 def split_path(path: str) -> list[str]:
@@ -26,10 +30,15 @@ def territory_root_create(*, org, name: str) -> Territory:
     return Territory.objects.add_root({"org": org, "name": name, "full_name": name})
 
 
-def territory_child_create(*, parent: Territory, name: str, owner=None, owner_name: str = "") -> Territory:
+def _clean_name(name: str) -> str:
     name = name.strip()
     if not name or PATH_SEPARATOR in name:
         raise ValidationError(f"Invalid territory name {name!r}.")
+    return name
+
+
+def territory_child_create(*, parent: Territory, name: str, owner=None, owner_name: str = "") -> Territory:
+    name = _clean_name(name)
     return Territory.objects.add_child(
         parent,
         {
@@ -87,3 +96,80 @@ def assignment_create(
     assignment.full_clean()
     assignment.save()
     return assignment
+
+
+def _path_name(parent: Territory | None, name: str) -> str:
+    return f"{parent.full_name}{PATH_SEPARATOR}{name}" if parent is not None else name
+
+
+def _check_path_free(territory: Territory, full_name: str) -> None:
+    clash = Territory.objects.filter(org_id=territory.org_id, full_name=full_name).exclude(pk=territory.pk)
+    if clash.exists():
+        raise ValidationError(f"{full_name!r} already exists.")
+
+
+def _refresh_subtree_names(territory: Territory) -> None:
+    """Recompute ``full_name`` (names from the root joined by "/") of ``territory`` and all below it."""
+    territory.refresh_from_db()
+    parent = Territory.objects.get_parent(territory, update=True)
+    names: dict[str, str] = {}
+    changed = []
+    subtree = Territory.objects.filter(org_id=territory.org_id, path__startswith=territory.path)
+    for node in subtree.order_by("path"):
+        above = parent if node.pk == territory.pk else None
+        prefix = above.full_name if above is not None else names.get(node.path[: -Territory.steplen])
+        full_name = f"{prefix}{PATH_SEPARATOR}{node.name}" if prefix else node.name
+        names[node.path] = full_name
+        if node.full_name != full_name:
+            node.full_name = full_name
+            changed.append(node)
+    Territory.objects.bulk_update(changed, ["full_name"])
+    territory.refresh_from_db()
+
+
+@transaction.atomic
+def territory_move(*, territory: Territory, target: Territory, position: str) -> Territory:
+    """Move ``territory`` and its subtree under (``"sorted-child"``) or beside (``"sorted-sibling"``)
+    ``target``, inside its organisation's one tree; path names below are renamed and the organisation's
+    rollups are marked stale (``tree_changed``)."""
+    territory.refresh_from_db()
+    target.refresh_from_db()
+    if position not in POSITIONS:
+        raise ValidationError(f"Invalid position {position!r}: use one of {', '.join(POSITIONS)}.")
+    if target.org_id != territory.org_id:
+        raise ValidationError("A territory can only be placed in its own organisation's tree.")
+    if position == "sorted-sibling" and target.is_root():
+        raise ValidationError("An organisation has one root territory; place this one below it.")
+    if target.pk == territory.pk or target.is_descendant_of(territory):
+        raise ValidationError("A territory cannot be placed below itself.")
+    parent = target if position == "sorted-child" else Territory.objects.get_parent(target, update=True)
+    old_parent = Territory.objects.get_parent(territory, update=True)
+    if parent is not None and old_parent is not None and parent.pk == old_parent.pk:
+        return territory  # same parent: siblings are ordered by name, so nothing moves
+    _check_path_free(territory, _path_name(parent, territory.name))
+    try:
+        Territory.objects.move(territory, target, pos=position)
+    except (InvalidMoveToDescendant, InvalidPosition) as exc:
+        raise ValidationError(str(exc)) from exc
+    _refresh_subtree_names(territory)
+    tree_changed.send(sender=Territory, org_id=territory.org_id)
+    return territory
+
+
+@transaction.atomic
+def territory_rename(*, territory: Territory, name: str) -> Territory:
+    """Rename ``territory``: it keeps its place among its siblings (ordered by name) and the path names
+    below it follow; the organisation's rollups are marked stale (``tree_changed``)."""
+    name = _clean_name(name)
+    territory.refresh_from_db()
+    if name == territory.name:
+        return territory
+    parent = Territory.objects.get_parent(territory, update=True)
+    _check_path_free(territory, _path_name(parent, name))
+    territory.name = name
+    territory.save(update_fields=["name"])
+    if parent is not None:
+        Territory.objects.move(territory, parent, pos="sorted-child")
+    _refresh_subtree_names(territory)
+    tree_changed.send(sender=Territory, org_id=territory.org_id)
+    return territory

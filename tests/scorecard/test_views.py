@@ -1,4 +1,4 @@
-"""The login page, the home page of each role, the organisation switcher and the admin pages."""
+"""The project's own pages: login, the home page of each role, the organisation switcher."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from kpis.models import KPI, Unit
 from perspectives.models import Objective, Perspective
 from scorecard.models import Membership, Role
-from territories.models import Rep, Territory
+from territories.models import Rep
 from territories.services import assignment_create, territory_child_create
 
 pytest_plugins = ["tests.conftest_personas"]
@@ -226,6 +226,14 @@ def test_htmx_territory_request_returns_the_fragment_only(login, world):
     assert "HX-Request" in response["Vary"]
 
 
+def test_home_tree_is_the_shared_scope_picker(login, world):
+    admin_html = _text(login("admin").get(HOME))
+    assert '<ul class="tree scope-picker" role="list">' in admin_html
+    rep_html = _text(login("rep").get(HOME))
+    assert '<ul class="tree scope-picker" role="list">' in rep_html
+    assert 'class="tree__name" href=' not in rep_html
+
+
 def test_territory_links_work_without_javascript(login, world):
     html = _text(login("admin").get(HOME))
     assert f'href="/?territory={world.territories["iberia"].pk}"' in html
@@ -300,170 +308,3 @@ def test_home_runs_a_bounded_number_of_queries(login, world, persona, django_ass
     assert large.status_code == 200
     if persona in ("admin", "manager", "viewer"):
         assert "Team 024" in _text(large)
-
-
-# --- Django admin --------------------------------------------------------------------------------
-
-ADMIN_CHANGELISTS = [
-    "scorecard_organization",
-    "scorecard_membership",
-    "scorecard_periodlock",
-    "territories_territory",
-    "territories_rep",
-    "territories_territoryassignment",
-    "sales_account",
-    "sales_product",
-    "sales_partner",
-    "sales_strategicplay",
-    "sales_deliverable",
-    "sales_opportunity",
-    "people_certificationtype",
-    "people_certification",
-    "people_program",
-    "people_programparticipation",
-    "perspectives_perspective",
-    "perspectives_objective",
-    "perspectives_objectivelink",
-    "kpis_kpi",
-    "kpis_target",
-    "kpis_measurement",
-    "kpis_rolluprun",
-    "kpis_note",
-]
-
-
-@pytest.mark.parametrize("name", ADMIN_CHANGELISTS)
-def test_admin_changelist_and_add_page_render(login, world, name):
-    client = login("admin")
-    url = reverse(f"admin:{name}_changelist")
-    assert client.get(url).status_code == 200
-    if name != "scorecard_organization":
-        assert client.get(url, {"org__id__exact": world.org.pk}).status_code == 200
-    assert client.get(url, {"q": "Nordics"}).status_code == 200
-    add = client.get(reverse(f"admin:{name}_add"))
-    assert add.status_code == (403 if name == "kpis_rolluprun" else 200)
-
-
-def test_admin_change_pages_render_for_tree_rep_and_kpi(login, world):
-    client = login("admin")
-    kpi = KPI.objects.filter(org=world.org).first()
-    for name, pk in (
-        ("territories_territory", world.territories["stockholm"].pk),
-        ("territories_rep", world.reps["nora"].pk),
-        ("kpis_kpi", kpi.pk),
-        ("scorecard_organization", world.org.pk),
-        ("perspectives_perspective", kpi.objective.perspective_id),
-    ):
-        assert client.get(reverse(f"admin:{name}_change", args=[pk])).status_code == 200
-
-
-def test_admin_adds_a_territory_with_its_path_name(login, world):
-    client = login("admin")
-    response = client.post(
-        reverse("admin:territories_territory_add"),
-        {
-            "org": world.org.pk,
-            "name": "Gothenburg",
-            "owner_name": "",
-            "treebeard_position": "sorted-child",
-            "treebeard_ref_node": world.territories["nordics"].pk,
-        },
-    )
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    node = world.org.territories.get(name="Gothenburg")
-    assert node.full_name == "Acme/Nordics/Gothenburg"
-    assert Territory.objects.get_parent(node) == world.territories["nordics"]
-
-
-def test_admin_rename_updates_the_path_names_below(login, world):
-    client = login("admin")
-    nordics = world.territories["nordics"]
-    response = client.post(
-        reverse("admin:territories_territory_change", args=[nordics.pk]),
-        {
-            "name": "Norden",
-            "owner": nordics.owner_id,
-            "owner_name": "",
-            "treebeard_position": "sorted-child",
-            "treebeard_ref_node": world.territories["root"].pk,
-        },
-    )
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    world.territories["stockholm"].refresh_from_db()
-    assert world.territories["stockholm"].full_name == "Acme/Norden/Stockholm"
-
-
-@pytest.mark.parametrize(
-    ("ref", "position", "error"),
-    [
-        ("globex_hq", "sorted-child", "own organisation"),
-        ("root", "sorted-sibling", "one root territory"),
-        ("nordics", "sorted-child", "already exists"),
-    ],
-)
-def test_admin_rejects_a_territory_outside_its_tree(login, world, ref, position, error):
-    client = login("admin")
-    name = "Stockholm" if error == "already exists" else "Oslo"
-    response = client.post(
-        reverse("admin:territories_territory_add"),
-        {
-            "org": world.org.pk,
-            "name": name,
-            "owner_name": "",
-            "treebeard_position": position,
-            "treebeard_ref_node": world.territories[ref].pk,
-        },
-    )
-    assert response.status_code == 200
-    assert error in _text(response)
-    assert not world.org.territories.filter(name="Oslo").exists()
-
-
-def test_admin_territory_form_offers_only_own_organisation_as_parent(login, world):
-    response = login("admin").get(
-        reverse("admin:territories_territory_change", args=[world.territories["stockholm"].pk])
-    )
-    choices = response.context["adminform"].form.fields["treebeard_ref_node"].queryset
-    assert world.territories["nordics"] in choices
-    assert world.territories["globex_hq"] not in choices
-
-
-def test_admin_drag_and_drop_moves_within_the_tree_and_renames_paths(login, world):
-    client = login("admin")
-    move = reverse("admin:territories_territory_changelist") + "move/"
-    stockholm = world.territories["stockholm"]
-    response = client.post(
-        move, {"node": stockholm.pk, "target": world.territories["iberia"].pk, "relation": "child"}
-    )
-    assert response.status_code == 200
-    stockholm.refresh_from_db()
-    assert stockholm.full_name == "Acme/Iberia/Stockholm"
-
-
-@pytest.mark.parametrize(("target", "relation"), [("globex_hq", "child"), ("root", "sibling")])
-def test_admin_drag_and_drop_refuses_to_leave_the_tree(login, world, target, relation):
-    client = login("admin")
-    move = reverse("admin:territories_territory_changelist") + "move/"
-    stockholm = world.territories["stockholm"]
-    response = client.post(
-        move, {"node": stockholm.pk, "target": world.territories[target].pk, "relation": relation}
-    )
-    assert response.status_code == 400
-    stockholm.refresh_from_db()
-    assert stockholm.full_name == "Acme/Nordics/Stockholm"
-    assert stockholm.org_id == world.org.pk
-
-
-def test_kpi_value_formats_each_unit():
-    from scorecard.templatetags.scorecard_format import kpi_value, unit_label
-
-    assert kpi_value(None, "count") == "—"
-    assert kpi_value("0.350000", "fraction") == "35%"
-    assert kpi_value("0.125", "fraction") == "12.5%"
-    assert kpi_value("-5.000000", "percent") == "-5%"
-    assert kpi_value("1250000.000000", "currency", "USD") == "$1,250,000"
-    assert kpi_value("99.5", "currency", "SEK") == "99.5 SEK"
-    assert kpi_value("60", "days") == "60 days"
-    assert kpi_value("0.50", "number") == "0.5"
-    assert unit_label("currency", "EUR") == "EUR"
-    assert unit_label("fraction") == "Percentage"

@@ -1,0 +1,45 @@
+"""``@membership_required``: the one place a view learns who is asking and for which organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
+
+from . import access
+from .models import Membership
+
+P = ParamSpec("P")
+
+
+class MembershipRequest(HttpRequest):
+    """A request from a signed-in member: ``membership`` is the organisation they are working in."""
+
+    membership: Membership
+    htmx: HtmxDetails
+
+
+def membership_required(
+    view: Callable[Concatenate[MembershipRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Anonymous users go to the login page; users without a membership get the no-membership page
+    (403); everyone else reaches the view with ``request.membership`` set."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = access.current_membership(request)
+        if membership is None:
+            return render(request, "scorecard/no_membership.html", status=403)
+        member_request: MembershipRequest = request  # type: ignore[assignment]
+        member_request.membership = membership
+        return view(member_request, *args, **kwargs)
+
+    wrapper.membership_required = True  # type: ignore[attr-defined]  # lets a test list the member pages
+    return wrapper

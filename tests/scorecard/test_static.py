@@ -1,0 +1,41 @@
+"""Vendored assets are served by the app itself: plotly.js from the plotly package, htmx from django-htmx."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import plotly
+from django.contrib.staticfiles import finders
+
+pytest_plugins = ["tests.conftest_personas"]
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_plotly_js_is_found_in_the_installed_plotly_package():
+    assert Path(finders.find("vendor/plotly/plotly.min.js")) == PLOTLY_JS
+
+
+def test_plotly_js_is_served_and_is_the_package_s_file(client):
+    response = client.get("/static/vendor/plotly/plotly.min.js")
+    assert response.status_code == 200
+    assert "javascript" in response["Content-Type"]
+    assert _body(response) == PLOTLY_JS.read_bytes()
+
+
+def test_htmx_is_served_by_django_htmx(client):
+    response = client.get("/static/django_htmx/htmx-2.min.js")
+    assert response.status_code == 200
+    assert b"htmx" in _body(response)[:2000]
+
+
+def test_pages_load_nothing_from_another_host(login):
+    html = login("admin").get("/").content.decode()
+    assert '<script src="/static/django_htmx/htmx-2.min.js"' in html
+    external = re.findall(r'(?:src|href)="(?:https?:)?//[^"]*"', html)
+    assert external == []
