@@ -236,9 +236,13 @@ class ScopeRollup(models.Model):
         RollupRun, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     territory = models.ForeignKey(
-        "territories.Territory", null=True, blank=True, on_delete=models.CASCADE, db_index=False,
+        "territories.Territory",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_index=False,
         db_constraint=False,
-    )  # fmt: skip
+    )
     rep = models.ForeignKey(
         "territories.Rep",
         null=True,

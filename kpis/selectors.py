@@ -8,22 +8,12 @@ from scorecard.models import Organization
 from territories.models import Rep, Territory
 
 from .models import KPI, ScopeRollup
-from .store import StoredRows, row_of, year_periods
+from .store import StoredRows, row_of
 
+# The row of DESIGN §5: what and where, then the figures (a stable interface: order matters).
 REPORT_FIELDS = [
-    "org", "period", "territory", "rep", "kpi", "perspective", "objective", "unit", "actual", "goal", "red_flag",
-    "score", "status", "coverage", "previous", "change_pct", "last_year", "yoy_pct", "projected",
-]  # fmt: skip
-NUMBER_FIELDS = [
-    "actual",
-    "goal",
-    "red_flag",
-    "score",
-    "coverage",
-    "previous",
-    "change_pct",
-    "last_year",
-    "yoy_pct",
+    *("org", "period", "territory", "rep", "kpi", "perspective", "objective", "unit", "actual", "goal"),
+    *("red_flag", "score", "status", "coverage", "previous", "change_pct", "last_year", "yoy_pct"),
     "projected",
 ]
 
@@ -93,33 +83,3 @@ def has_rollups(org: Organization, period_key: str) -> bool:
     """Whether rollups of the period's fiscal year are stored."""
     year, _slot = row_of(org, period_key)
     return ScopeRollup.objects.filter(org=org, year=year).exists()
-
-
-def stored_figures(org: Organization) -> list[tuple]:
-    """Every stored (period, scope, KPI) with its §5 figures, sorted: for comparing two recomputes."""
-    kpis = report_kpis(org)
-    scopes = [
-        ("t", pk) for pk in Territory.objects.filter(org=org).order_by("pk").values_list("pk", flat=True)
-    ]
-    scopes += [("r", pk) for pk in Rep.objects.filter(org=org).order_by("pk").values_list("pk", flat=True)]
-    out = []
-    years = sorted(set(ScopeRollup.objects.filter(org=org).values_list("year", flat=True)))
-    for period in sorted(key for year in years for key in year_periods(org, year)):
-        stored = StoredRows(org, period, scopes)
-        for scope in scopes:
-            if not stored.has(period, scope):
-                continue
-            for kpi in kpis:
-                figures = stored.row(kpi, scope)
-                out.append(
-                    (period, scope, kpi.slug, *(figures[name] for name in NUMBER_FIELDS), figures["status"])
-                )
-    return out
-
-
-def stored_actual(org: Organization, kpi_slug: str, period_key: str, territory_path: str) -> float | None:
-    """The stored actual of one KPI for a territory (None when nothing is stored)."""
-    territory = Territory.objects.get(org=org, full_name=territory_path)
-    kpi = KPI.objects.get(org=org, slug=kpi_slug)
-    stored = StoredRows(org, org.parse_period(period_key).key, [("t", territory.pk)])
-    return stored.row(kpi, ("t", territory.pk))["actual"]

@@ -211,11 +211,16 @@ def _binary_copy(rows: list[tuple]) -> bytes:
     for org_id, run_id, territory_id, rep_id, year, data in rows:
         key = year.encode()
         out += [
-            count, _INT8.pack(8, org_id), _INT8.pack(8, run_id),
+            count,
+            _INT8.pack(8, org_id),
+            _INT8.pack(8, run_id),
             _NULL if territory_id is None else _INT8.pack(8, territory_id),
             _NULL if rep_id is None else _INT8.pack(8, rep_id),
-            struct.pack("!i", len(key)), key, struct.pack("!i", len(data)), data,
-        ]  # fmt: skip
+            struct.pack("!i", len(key)),
+            key,
+            struct.pack("!i", len(data)),
+            data,
+        ]
     out.append(struct.pack("!h", -1))
     return b"".join(out)
 
@@ -311,10 +316,23 @@ class StoredRows:
         }
 
 
+# The numbers of a row (DESIGN §5), then those only the pages show.
+NUMBER_FIELDS = (
+    "actual",
+    "goal",
+    "red_flag",
+    "score",
+    "coverage",
+    "previous",
+    "change_pct",
+    "last_year",
+    "yoy_pct",
+    "projected",
+)
+PAGE_NUMBER_FIELDS = ("pace_score",)
+
+
 def _empty() -> dict:
-    row: dict = dict.fromkeys(
-        ("actual", "goal", "red_flag", "score", "coverage", "previous", "change_pct", "last_year", "yoy_pct",
-         "projected", "pace_score")
-    )  # fmt: skip
+    row: dict = dict.fromkeys(NUMBER_FIELDS + PAGE_NUMBER_FIELDS)
     row.update(status=scoring.GRAY, status_reason="no data", pace_status="")
     return row

@@ -163,4 +163,4 @@ class Rollup:
             goal, red, has_goal = targets.of(kpi)
             projected = projection(kpi, value, grid, sums, self.today)
             figures.append(KpiFigures(kpi, value, coverage, goal, red, has_goal, projected))
-        return assemble(figures, grid, inputs.scopes, self.stored_keys, period_keys, self.today)
+        return assemble(figures, grid, inputs.scopes, self.stored_keys, period_keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
@@ -19,12 +19,6 @@ from sales.models import CLOSED_STAGES, Opportunity, Product
 
 from .arrays import UNITS, bincount_exact, index_of, ymd_ordinal
 from .grid import Scopes
-
-DEAL_COLUMNS = (
-    "id", "rep_id", "terr_id", "identifier_id", "account", "opened", "close", "stage", "partner", "play",
-    "poc", "engage", "amount", "amount_null", "profit", "profit_null", "list_price", "n_lines", "deliverable",
-    "rep", "terr", "identifier",
-)  # fmt: skip  # one value per deal (the pairs are not): 22 names read best as a block
 
 
 @dataclass
@@ -84,6 +78,10 @@ class Deals:
         self.terr = index_of(scopes.tree.ids, self.terr_id)
 
 
+# One value per deal (the product-line pairs are not).
+DEAL_COLUMNS = tuple(f.name for f in fields(Deals) if not f.name.startswith("pair_"))
+
+
 @dataclass
 class Products:
     """Product id → (line code, list price in UNITS); the digest changes whenever any product does."""
@@ -123,9 +121,12 @@ def deal_summary(org_id: int) -> tuple[np.ndarray, list[str]]:
         "territory": "territory",
     }
     found = Opportunity.objects.filter(org_id=org_id).aggregate(
-        a=Min(opened), b=Max(opened), c=Min("close_date", filter=closed), d=Max("close_date", filter=closed),
+        a=Min(opened),
+        b=Max(opened),
+        c=Min("close_date", filter=closed),
+        d=Max("close_date", filter=closed),
         **{name: Count(field) for name, field in optional.items()},
-    )  # fmt: skip
+    )
     days = [found[k].toordinal() for k in "abcd" if found[k] is not None]
     return np.array(days, dtype=np.int64), [name for name in optional if not found[name]]
 
@@ -159,11 +160,16 @@ def _deal_select() -> dict[str, str]:
             " + COALESCE(CAST(replace(o.close_date, '-', '') AS INTEGER), 0))"
         )
     return {
-        "id": "o.id", "rep": "o.rep_id", "dates": dates, "flags": flags,
-        "amount": f"round(o.amount * {UNITS})", "account": "o.account_id",
-        "profit": f"round(o.profit * {UNITS})", "identifier": "o.identified_by_id",
+        "id": "o.id",
+        "rep": "o.rep_id",
+        "dates": dates,
+        "flags": flags,
+        "amount": f"round(o.amount * {UNITS})",
+        "account": "o.account_id",
+        "profit": f"round(o.profit * {UNITS})",
+        "identifier": "o.identified_by_id",
         "territory": "o.territory_id",
-    }  # fmt: skip  # one SQL expression per column, aligned as a table
+    }
 
 
 def read_deals(
@@ -191,16 +197,31 @@ def read_deals(
     flag = raw["flags"]
     amount_null, profit_null = (flag & 128).astype(bool), (flag & 256).astype(bool)
     deals = Deals(
-        id=raw["id"], rep_id=raw["rep"], terr_id=raw["territory"], identifier_id=raw["identifier"],
-        account=raw["account"], opened=opened_day, close=close_day,
-        stage=(flag & 3).astype(np.int8), partner=(flag & 4).astype(bool), play=(flag & 8).astype(bool),
-        poc=((flag >> 4) & 3).astype(np.int8), engage=np.where(flag & 64, opened_day, 0),
-        amount=np.where(amount_null, 0, raw["amount"]), amount_null=amount_null,
-        profit=np.where(profit_null, 0, raw["profit"]), profit_null=profit_null,
-        list_price=np.zeros(n, dtype=np.int64), n_lines=np.zeros(n, dtype=np.int64),
-        deliverable=np.zeros(n, dtype=bool), pair_deal=np.zeros(0, dtype=np.int64),
-        pair_line=np.zeros(0, dtype=np.int64), rep=raw["rep"], terr=raw["territory"], identifier=raw["identifier"],
-    )  # fmt: skip  # the columns of one constructor call, grouped by what they hold
+        id=raw["id"],
+        rep_id=raw["rep"],
+        terr_id=raw["territory"],
+        identifier_id=raw["identifier"],
+        account=raw["account"],
+        opened=opened_day,
+        close=close_day,
+        stage=(flag & 3).astype(np.int8),
+        partner=(flag & 4).astype(bool),
+        play=(flag & 8).astype(bool),
+        poc=((flag >> 4) & 3).astype(np.int8),
+        engage=np.where(flag & 64, opened_day, 0),
+        amount=np.where(amount_null, 0, raw["amount"]),
+        amount_null=amount_null,
+        profit=np.where(profit_null, 0, raw["profit"]),
+        profit_null=profit_null,
+        list_price=np.zeros(n, dtype=np.int64),
+        n_lines=np.zeros(n, dtype=np.int64),
+        deliverable=np.zeros(n, dtype=bool),
+        pair_deal=np.zeros(0, dtype=np.int64),
+        pair_line=np.zeros(0, dtype=np.int64),
+        rep=raw["rep"],
+        terr=raw["territory"],
+        identifier=raw["identifier"],
+    )
     deals.index(scopes)
     _read_links(org_id, deals, products, ids)
     return deals

@@ -57,7 +57,6 @@ def assemble(
     scopes: Scopes,
     storable_keys: list[str],
     wanted_keys: list[str] | None,
-    today: int,
 ) -> Batch:
     """Every KPI for every scope in the stored periods (``storable_keys``: periods with data; of those,
     ``wanted_keys`` when given), cell by cell in stored-row order (scope, fiscal year, slot)."""

@@ -261,9 +261,20 @@ class FactCounter:
         digest = hashlib.blake2b(digest_size=20)
         g, a, c = self.grid, self.assignments, self.certifications
         arrays = (
-            self.scopes.tree.ids, self.scopes.tree.parent, self.scopes.rep_ids, a.rep, a.start, a.end,
-            a.territory, c.rep, c.type, c.earned, c.expires, g.start, g.end,
-        )  # fmt: skip  # a list of arrays, not a structure
+            self.scopes.tree.ids,
+            self.scopes.tree.parent,
+            self.scopes.rep_ids,
+            a.rep,
+            a.start,
+            a.end,
+            a.territory,
+            c.rep,
+            c.type,
+            c.earned,
+            c.expires,
+            g.start,
+            g.end,
+        )
         for array in arrays:
             digest.update(np.ascontiguousarray(array).tobytes())
             digest.update(b"|")

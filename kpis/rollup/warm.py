@@ -32,10 +32,22 @@ from .tally import Figures
 
 # A deleted deal stays in the columns (ids are not reused) but counts nowhere: no dates, no stage.
 INERT = {
-    "opened": 0, "close": 0, "engage": 0, "stage": 0, "poc": 0, "amount": 0, "profit": 0, "profit_null": True,
-    "amount_null": False, "list_price": 0, "n_lines": 0, "deliverable": False, "partner": False, "play": False,
+    "opened": 0,
+    "close": 0,
+    "engage": 0,
+    "stage": 0,
+    "poc": 0,
+    "amount": 0,
+    "profit": 0,
+    "profit_null": True,
+    "amount_null": False,
+    "list_price": 0,
+    "n_lines": 0,
+    "deliverable": False,
+    "partner": False,
+    "play": False,
     "account": -1,
-}  # fmt: skip  # a table of column -> inert value, kept compact
+}
 
 
 class Stale(Exception):

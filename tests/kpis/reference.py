@@ -159,9 +159,21 @@ class Engine:
         } | {""}
 
         columns = [
-            "id", "rep_id", "account_id", "stage", "created_date", "engage_date", "close_date", "amount",
-            "profit", "channel", "strategic_play_id", "poc", "identified_by_id", "territory_id",
-        ]  # fmt: skip
+            "id",
+            "rep_id",
+            "account_id",
+            "stage",
+            "created_date",
+            "engage_date",
+            "close_date",
+            "amount",
+            "profit",
+            "channel",
+            "strategic_play_id",
+            "poc",
+            "identified_by_id",
+            "territory_id",
+        ]
         self.deals = list(Opportunity.objects.filter(org=org).values_list(*columns))
         lines: dict[int, set[str]] = defaultdict(set)
         list_price: dict[int, float] = defaultdict(float)
@@ -286,8 +298,21 @@ class Engine:
 
         dated: list[date] = []
         for deal in self.deals:
-            (opp_id, rep_id, account_id, stage, created, engage, close, amount, profit, channel, play_id, poc,
-             identified_by) = deal[:13]  # fmt: skip
+            (
+                opp_id,
+                rep_id,
+                account_id,
+                stage,
+                created,
+                engage,
+                close,
+                amount,
+                profit,
+                channel,
+                play_id,
+                poc,
+                identified_by,
+            ) = deal[:13]
             amount_f = float(amount) if amount is not None else 0.0
             opened = engage or created
             if opened:

@@ -15,17 +15,28 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from demo.writer import demo_create
-from kpis.selectors import stored_figures
 from kpis.services import measurement_set, rollups_recompute, target_set
 from kpis.store import StoredRows
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from sales.models import Account, Deliverable, StrategicPlay
 from tests.kpis.reference import Engine
+from tests.kpis.stored import stored_figures
 
 FIELDS = (
-    "actual", "goal", "red_flag", "score", "status", "coverage", "previous", "change_pct", "last_year",
-    "yoy_pct", "projected", "pace_score", "pace_status",
-)  # fmt: skip
+    "actual",
+    "goal",
+    "red_flag",
+    "score",
+    "status",
+    "coverage",
+    "previous",
+    "change_pct",
+    "last_year",
+    "yoy_pct",
+    "projected",
+    "pace_score",
+    "pace_status",
+)
 _slugs = itertools.count()
 
 
@@ -103,15 +114,31 @@ spec_strategy = st.fixed_dictionaries(
             max_size=40,
         ),
         "certs": st.lists(
-            st.tuples(st.integers(0, 5), st.integers(0, 1), st.integers(-100, 600), st.one_of(st.none(), st.integers(30, 400))),
+            st.tuples(
+                st.integers(0, 5),
+                st.integers(0, 1),
+                st.integers(-100, 600),
+                st.one_of(st.none(), st.integers(30, 400)),
+            ),
             max_size=6,
         ),
         "programmes": st.lists(
-            st.tuples(st.integers(0, 5), st.integers(0, 1), st.integers(-100, 600), st.one_of(st.none(), st.integers(0, 300))),
+            st.tuples(
+                st.integers(0, 5),
+                st.integers(0, 1),
+                st.integers(-100, 600),
+                st.one_of(st.none(), st.integers(0, 300)),
+            ),
             max_size=4,
         ),
         "measurements": st.lists(
-            st.tuples(st.sampled_from(["nps", "market_size"]), st.integers(0, 8), st.integers(0, 19), st.integers(-50, 100), st.one_of(st.none(), st.integers(1, 5))),
+            st.tuples(
+                st.sampled_from(["nps", "market_size"]),
+                st.integers(0, 8),
+                st.integers(0, 19),
+                st.integers(-50, 100),
+                st.one_of(st.none(), st.integers(1, 5)),
+            ),
             max_size=8,
         ),
         "targets": st.lists(
@@ -128,7 +155,7 @@ spec_strategy = st.fixed_dictionaries(
         "today": st.integers(200, 800),
         "recompute": st.sets(st.integers(0, 19), min_size=1, max_size=4),  # periods recomputed alone
     }
-)  # fmt: skip
+)
 
 START = date(2017, 1, 1)
 
@@ -218,25 +245,34 @@ def _build(build, spec):
     ]
     for rep_i, type_i, earned, valid in spec["certs"]:
         Certification.objects.get_or_create(
-            org=org, rep=reps[rep_i % len(reps)], type=types[type_i],
-            earned=_day(earned), defaults={"expires": None if valid is None else _day(earned + valid)},
-        )  # fmt: skip
+            org=org,
+            rep=reps[rep_i % len(reps)],
+            type=types[type_i],
+            earned=_day(earned),
+            defaults={"expires": None if valid is None else _day(earned + valid)},
+        )
     programmes = [
         Program.objects.create(org=org, name="Div", kind="diversity"),
         Program.objects.create(org=org, name="Edu", kind="education"),
     ]
     for rep_i, prog_i, start_day, length in spec["programmes"]:
         ProgramParticipation.objects.get_or_create(
-            org=org, rep=reps[rep_i % len(reps)], program=programmes[prog_i], start=_day(start_day),
+            org=org,
+            rep=reps[rep_i % len(reps)],
+            program=programmes[prog_i],
+            start=_day(start_day),
             defaults={"end": None if length is None else _day(start_day + length)},
-        )  # fmt: skip
+        )
     keys = _period_keys(org)
     territories = [b.territory(path) for path in leaves]
     for slug, leaf, period, value, weight in spec["measurements"]:
         measurement_set(
-            kpi=b.kpi(slug), period=keys[period], value=Decimal(value),
-            territory=territories[leaf % len(territories)], weight=None if weight is None else Decimal(weight),
-        )  # fmt: skip
+            kpi=b.kpi(slug),
+            period=keys[period],
+            value=Decimal(value),
+            territory=territories[leaf % len(territories)],
+            weight=None if weight is None else Decimal(weight),
+        )
     for slug, leaf, rep_i, period, goal, with_red in spec["targets"]:
         scope = (
             {"rep": reps[rep_i % len(reps)]}
@@ -245,9 +281,12 @@ def _build(build, spec):
         )
         goal_value = Decimal(goal) / (Decimal(100_000) if slug == "win_rate" else 1)
         target_set(
-            kpi=b.kpi(slug), period=keys[period], goal=goal_value,
-            red_flag=goal_value * Decimal("0.7") if with_red else None, **scope,
-        )  # fmt: skip
+            kpi=b.kpi(slug),
+            period=keys[period],
+            goal=goal_value,
+            red_flag=goal_value * Decimal("0.7") if with_red else None,
+            **scope,
+        )
     return org
 
 
@@ -290,15 +329,26 @@ def test_a_full_recompute_runs_a_bounded_number_of_queries(build, django_assert_
 edits_strategy = st.lists(
     st.tuples(
         st.sampled_from(
-            ["amount", "stage", "close", "rep", "account", "products", "deliverable", "delete", "create",
-             "move", "product_line"]
+            [
+                "amount",
+                "stage",
+                "close",
+                "rep",
+                "account",
+                "products",
+                "deliverable",
+                "delete",
+                "create",
+                "move",
+                "product_line",
+            ]
         ),
         st.integers(0, 100),  # which deal / rep
         st.integers(0, 600),  # a day or an amount seed
     ),
     min_size=1,
     max_size=8,
-)  # fmt: skip
+)
 
 
 _new_deals = itertools.count()
@@ -315,9 +365,14 @@ def _edit(org, spec, op: str, which: int, seed: int) -> str:
     if op == "create" or opp is None:
         rep = reps[which % len(reps)]
         Opportunity.objects.create(
-            org=org, external_id=f"N{next(_new_deals)}", rep=rep, stage="won", engage_date=_day(seed),
-            close_date=_day(seed + 30), amount=Decimal(seed) + Decimal("0.0125"),
-        )  # fmt: skip
+            org=org,
+            external_id=f"N{next(_new_deals)}",
+            rep=rep,
+            stage="won",
+            engage_date=_day(seed),
+            close_date=_day(seed + 30),
+            amount=Decimal(seed) + Decimal("0.0125"),
+        )
         return "create"
     if op == "amount":
         opp.amount = None if seed % 5 == 0 else Decimal(seed * 37) / 4

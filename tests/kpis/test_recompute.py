@@ -11,8 +11,8 @@ from django.db.models import Q
 
 from kpis import recompute
 from kpis.models import RecomputeRequest, ScopeRollup
-from kpis.selectors import stored_actual, stored_figures
 from kpis.services import rollups_recompute, rollups_recompute_pending
+from tests.kpis.stored import stored_actual, stored_figures
 
 
 def test_affected_periods_include_the_periods_that_compare_against_them():

@@ -24,10 +24,10 @@ from django.db import connection
 
 from kpis import recompute
 from kpis.models import RecomputeRequest, ScopeRollup
-from kpis.selectors import stored_actual, stored_figures
 from kpis.services import rollups_recompute
 from sales.models import Opportunity
 from scorecard.celery import app
+from tests.kpis.stored import stored_actual, stored_figures
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker]
 

@@ -55,12 +55,12 @@ def test_worker_propagates_task_errors(celery_worker):
 
 def test_recompute_org_through_the_worker_stores_won_revenue(celery_worker):
     from kpis.models import ScopeRollup
-    from kpis.selectors import stored_actual
     from kpis.tasks import recompute_org
     from sales.models import Opportunity, Stage
     from scorecard.services import organization_create
     from territories.models import Rep
     from territories.services import assignment_create, territory_child_create
+    from tests.kpis.stored import stored_actual
 
     org = organization_create(name="Worker Co", slug="worker-co")
     root = org.root_territory()
