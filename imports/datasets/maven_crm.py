@@ -14,7 +14,7 @@ from pathlib import Path
 
 from imports.errors import ErrorList
 from imports.readers import Row, parse_decimal, read_table
-from imports.services import OpportunityRules
+from imports.rules import OpportunityRules
 from imports.sync import AssignmentRecord, RepRecord
 
 from .base import Dataset

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from imports.errors import ErrorList, fail
 from imports.readers import Row, as_text
-from imports.services import OpportunityRules
+from imports.rules import OpportunityRules
 from imports.sync import OpportunityRecord
 
 from .base import Dataset
