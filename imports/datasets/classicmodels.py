@@ -46,23 +46,40 @@ def _rows(directory: Path, name: str, columns: tuple[str, ...]):
 def load(directory: Path, *, root: str) -> Dataset:
     data = Dataset()
     errors = ErrorList()
+    office_paths = _read_offices(directory, root, data, errors)
+    rep_names = _read_employees(directory, root, office_paths, data, errors)
+    customer_reps = _read_customers(directory, rep_names, data)
+    product_names = _read_products(directory, data, errors)
+    amounts, order_products = _read_order_lines(directory, product_names, errors)
+    _read_orders(directory, customer_reps, amounts, order_products, data, errors)
+    errors.raise_if_any()
+    return data
 
-    offices: dict[str, str] = {}  # officeCode → territory path of the office
+
+def _read_offices(directory: Path, root: str, data: Dataset, errors: ErrorList) -> dict[str, str]:
+    """The territory path of each office by officeCode; adds the territories of every office."""
+    office_paths: dict[str, str] = {}
     for row in _rows(directory, "offices.csv", ("officeCode", "city", "territory")):
         city, territory = row.text("city"), row.text("territory")
         if not (city and territory):
             errors.add("city and territory are required", row=row.number, file="offices.csv")
             continue
         data.territories.setdefault(f"{root}/{territory}", None)
-        offices[row.text("officeCode")] = data_path = f"{root}/{territory}/{city}"
-        data.territories[data_path] = None
+        office_paths[row.text("officeCode")] = office_path = f"{root}/{territory}/{city}"
+        data.territories[office_path] = None
+    return office_paths
 
-    reps: dict[str, str] = {}  # employeeNumber → rep name
-    columns: tuple[str, ...] = ("employeeNumber", "lastName", "firstName", "email", "officeCode", "jobTitle")
+
+def _read_employees(
+    directory: Path, root: str, office_paths: dict[str, str], data: Dataset, errors: ErrorList
+) -> dict[str, str]:
+    """The rep name of each sales rep by employeeNumber; adds the reps and the managers' territories."""
+    rep_names: dict[str, str] = {}
+    columns = ("employeeNumber", "lastName", "firstName", "email", "officeCode", "jobTitle")
     for row in _rows(directory, "employees.csv", columns):
         title, office = row.text("jobTitle"), row.text("officeCode")
         name = f"{row.text('firstName')} {row.text('lastName')}".strip()
-        if office not in offices:
+        if office not in office_paths:
             errors.add(
                 f"unknown office {office!r}", row=row.number, column="officeCode", file="employees.csv"
             )
@@ -75,21 +92,29 @@ def load(directory: Path, *, root: str) -> Dataset:
         if name in data.reps:
             errors.add(f"two sales reps are named {name!r}", row=row.number, file="employees.csv")
             continue
-        reps[row.text("employeeNumber")] = name
+        rep_names[row.text("employeeNumber")] = name
         data.reps[name] = RepRecord(
             email=row.text("email"),
             external_id=row.text("employeeNumber"),
-            assignments=[AssignmentRecord(offices[office], ASSIGNMENT_START)],
+            assignments=[AssignmentRecord(office_paths[office], ASSIGNMENT_START)],
         )
+    return rep_names
 
+
+def _read_customers(directory: Path, rep_names: dict[str, str], data: Dataset) -> dict[str, str | None]:
+    """The rep name (None without one) of each customer by customerNumber; adds the accounts."""
     customer_reps: dict[str, str | None] = {}
     columns = ("customerNumber", "customerName", "country", "salesRepEmployeeNumber")
     for row in _rows(directory, "customers.csv", columns):
         number = row.text("customerNumber")
         data.accounts[number] = {"name": row.text("customerName"), "country": row.text("country")}
-        customer_reps[number] = reps.get(row.text("salesRepEmployeeNumber"))
+        customer_reps[number] = rep_names.get(row.text("salesRepEmployeeNumber"))
+    return customer_reps
 
-    product_names: dict[str, str] = {}  # productCode → name
+
+def _read_products(directory: Path, data: Dataset, errors: ErrorList) -> dict[str, str]:
+    """The product name of each productCode; adds the products."""
+    product_names: dict[str, str] = {}
     columns = ("productCode", "productName", "productLine", "productDescription", "MSRP")
     for row in _rows(directory, "products.csv", columns):
         name, description = row.text("productName"), row.text("productDescription")
@@ -104,9 +129,15 @@ def load(directory: Path, *, root: str) -> Dataset:
             "list_price": price,
             "description": description if len(description) <= 300 else description[:299] + "…",
         }
+    return product_names
 
+
+def _read_order_lines(
+    directory: Path, product_names: dict[str, str], errors: ErrorList
+) -> tuple[dict[str, Decimal], dict[str, dict[str, None]]]:
+    """Each order's amount and product names (in line order, as dict keys), by orderNumber."""
     amounts: dict[str, Decimal] = defaultdict(Decimal)
-    lines: dict[str, dict[str, None]] = defaultdict(dict)
+    order_products: dict[str, dict[str, None]] = defaultdict(dict)
     columns = ("orderNumber", "productCode", "quantityOrdered", "priceEach")
     for row in _rows(directory, "orderdetails.csv", columns):
         code = row.text("productCode")
@@ -123,8 +154,19 @@ def load(directory: Path, *, root: str) -> Dataset:
             continue
         order = row.text("orderNumber")
         amounts[order] += (quantity or 0) * (price or 0)
-        lines[order][product_names[code]] = None
+        order_products[order][product_names[code]] = None
+    return amounts, order_products
 
+
+def _read_orders(
+    directory: Path,
+    customer_reps: dict[str, str | None],
+    amounts: dict[str, Decimal],
+    order_products: dict[str, dict[str, None]],
+    data: Dataset,
+    errors: ErrorList,
+) -> None:
+    """Adds one opportunity per order, credited to the customer's rep."""
     rules = OpportunityRules(reps=set(data.reps), products=set(data.products))
     for row in _rows(directory, "orders.csv", ("orderNumber", "orderDate", "status", "customerNumber")):
         order, customer = row.text("orderNumber"), row.text("customerNumber")
@@ -142,7 +184,7 @@ def load(directory: Path, *, root: str) -> Dataset:
             "opportunity_id": order,
             "rep": customer_reps[customer],
             "account": customer,
-            "products": ";".join(lines.get(order, {})),
+            "products": ";".join(order_products.get(order, {})),
             "stage": "lost" if row.text("status") == "Cancelled" else "won",
             "created_date": day,
             "close_date": day,
@@ -151,5 +193,3 @@ def load(directory: Path, *, root: str) -> Dataset:
         record = rules.clean(Row(row.number, values), errors, file="orders.csv", labels=LABELS)
         if record is not None:
             data.opportunities.append(record)
-    errors.raise_if_any()
-    return data

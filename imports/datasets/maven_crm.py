@@ -31,12 +31,31 @@ LABELS = {
     "amount": "close_value",
 }
 STAGES = {"Won": "won", "Lost": "lost", "Engaging": "engaging", "Prospecting": "prospecting"}
+PIPELINE_COLUMNS = (
+    "opportunity_id",
+    "sales_agent",
+    "product",
+    "account",
+    "deal_stage",
+    "engage_date",
+    "close_date",
+    "close_value",
+)
 
 
 def load(directory: Path, *, root: str) -> Dataset:
     data = Dataset()
     errors = ErrorList()
+    _read_teams(directory, root, data, errors)
+    _read_products(directory, data, errors)
+    _read_accounts(directory, data)
+    _read_pipeline(directory, data, errors)
+    errors.raise_if_any()
+    return data
 
+
+def _read_teams(directory: Path, root: str, data: Dataset, errors: ErrorList) -> None:
+    """Adds each agent as a rep in their manager's territory, and the territories."""
     teams = "sales_teams.csv"
     for row in read_table(
         directory / teams,
@@ -58,6 +77,8 @@ def load(directory: Path, *, root: str) -> Dataset:
         data.territories[path] = manager
         data.reps[agent] = RepRecord(assignments=[AssignmentRecord(path, ASSIGNMENT_START)])
 
+
+def _read_products(directory: Path, data: Dataset, errors: ErrorList) -> None:
     products = "products.csv"
     for row in read_table(
         directory / products, columns=("product", "series", "sales_price"), allow_extra=True, label=products
@@ -69,6 +90,8 @@ def load(directory: Path, *, root: str) -> Dataset:
             continue
         data.products[row.text("product")] = {"line": row.text("series"), "list_price": price}
 
+
+def _read_accounts(directory: Path, data: Dataset) -> None:
     accounts = "accounts.csv"
     for row in read_table(
         directory / accounts,
@@ -83,20 +106,13 @@ def load(directory: Path, *, root: str) -> Dataset:
             "country": TYPOS.get(row.text("office_location"), row.text("office_location")),
         }
 
+
+def _read_pipeline(directory: Path, data: Dataset, errors: ErrorList) -> None:
+    """Adds one opportunity per pipeline row; an opportunity_id may appear once."""
     pipeline = "sales_pipeline.csv"
     rules = OpportunityRules(reps=set(data.reps), products=set(data.products))
     seen: set[str] = set()
-    columns = (
-        "opportunity_id",
-        "sales_agent",
-        "product",
-        "account",
-        "deal_stage",
-        "engage_date",
-        "close_date",
-        "close_value",
-    )
-    for row in read_table(directory / pipeline, columns=columns, allow_extra=True, label=pipeline):
+    for row in read_table(directory / pipeline, columns=PIPELINE_COLUMNS, allow_extra=True, label=pipeline):
         stage = row.text("deal_stage")
         values = {
             "opportunity_id": row.text("opportunity_id"),
@@ -121,5 +137,3 @@ def load(directory: Path, *, root: str) -> Dataset:
             continue
         seen.add(record.external_id)
         data.opportunities.append(record)
-    errors.raise_if_any()
-    return data
