@@ -237,6 +237,23 @@ _FIELDS = {  # attname → field name, for the plain and foreign-key columns an 
 }
 
 
+_LINKS = {  # many-to-many field → (its through model, the through column of the target)
+    "products": (Opportunity.products.through, "product_id"),
+    "deliverables": (Opportunity.deliverables.through, "deliverable_id"),
+}
+
+
+@dataclass
+class _BatchChanges:
+    """What writing one batch changes: the fields are already set on the ``changed`` objects."""
+
+    new: list[Opportunity] = field(default_factory=list)
+    changed: dict[int, Opportunity] = field(default_factory=dict)  # pk → opportunity to update
+    changed_fields: set[str] = field(default_factory=set)
+    # Each opportunity of the batch with the target ids its links should have, by many-to-many field.
+    wanted_links: list[tuple[Opportunity, dict[str, set[int]]]] = field(default_factory=list)
+
+
 class _OpportunityWriter:
     def __init__(self, org, references: References) -> None:
         self.org = org
@@ -274,23 +291,26 @@ class _OpportunityWriter:
             o.external_id: o
             for o in Opportunity.objects.filter(org=self.org, external_id__in=[r.external_id for r in batch])
         }
-        ids = [o.pk for o in existing.values()]
-        links = {
-            "products": (Opportunity.products.through, "product_id"),
-            "deliverables": (Opportunity.deliverables.through, "deliverable_id"),
-        }
-        current: dict[str, dict[int, dict[int, int]]] = {}
-        for name, (through, column) in links.items():
-            current[name] = defaultdict(dict)
-            for link_id, opp_id, target in through._default_manager.filter(
-                opportunity_id__in=ids
-            ).values_list("id", "opportunity_id", column):
-                current[name][opp_id][target] = link_id
+        stored_links = _links_stored([o.pk for o in existing.values()])
+        changes = self._changes(batch, existing)
+        Opportunity.objects.bulk_create(changes.new, batch_size=BATCH_SIZE)
+        _links_update(changes, stored_links, existing)
+        if changes.changed:
+            now = timezone.now()
+            for obj in changes.changed.values():
+                obj.updated_at = now
+            Opportunity.objects.bulk_update(
+                list(changes.changed.values()),
+                sorted(changes.changed_fields | {"updated_at"}),
+                batch_size=BATCH_SIZE,
+            )
+        self.counts.created += len(changes.new)
+        self.counts.updated += len(changes.changed)
+        self.counts.unchanged += len(batch) - len(changes.new) - len(changes.changed)
 
-        new: list[Opportunity] = []
-        changed: dict[int, Opportunity] = {}
-        changed_fields: set[str] = set()
-        wanted: list[tuple[Opportunity, dict[str, set[int]]]] = []
+    def _changes(self, batch: list[OpportunityRecord], existing: dict[str, Opportunity]) -> _BatchChanges:
+        """The batch's new opportunities, the changed ones with their new values set, and the links wanted."""
+        changes = _BatchChanges()
         for record in batch:
             values = self.values(record)
             targets = {
@@ -300,41 +320,48 @@ class _OpportunityWriter:
             obj = existing.get(record.external_id)
             if obj is None:
                 obj = Opportunity(org=self.org, external_id=record.external_id, **values)
-                new.append(obj)
+                changes.new.append(obj)
             else:
                 diff = [f for f, v in values.items() if getattr(obj, f) != v]
                 for f in diff:
                     setattr(obj, f, values[f])
                 if diff:
-                    changed[obj.pk] = obj
-                    changed_fields.update(_FIELDS[f] for f in diff)
-            wanted.append((obj, targets))
-        Opportunity.objects.bulk_create(new, batch_size=BATCH_SIZE)
+                    changes.changed[obj.pk] = obj
+                    changes.changed_fields.update(_FIELDS[f] for f in diff)
+            changes.wanted_links.append((obj, targets))
+        return changes
 
-        to_add: dict[str, list[tuple[int, int]]] = {name: [] for name in links}
-        to_remove: dict[str, list[int]] = {name: [] for name in links}
-        for obj, targets in wanted:
-            for name in links:
-                have = current[name].get(obj.pk, {})
-                add = targets[name] - have.keys()
-                remove = [link for target, link in have.items() if target not in targets[name]]
-                to_add[name] += [(obj.pk, t) for t in sorted(add)]
-                to_remove[name] += remove
-                if (add or remove) and obj.external_id in existing:
-                    changed[obj.pk] = obj
-        for name, (through, column) in links.items():
-            through._default_manager.filter(pk__in=to_remove[name]).delete()
-            _links_insert(through, column, to_add[name])
-        if changed:
-            now = timezone.now()
-            for obj in changed.values():
-                obj.updated_at = now
-            Opportunity.objects.bulk_update(
-                list(changed.values()), sorted(changed_fields | {"updated_at"}), batch_size=BATCH_SIZE
-            )
-        self.counts.created += len(new)
-        self.counts.updated += len(changed)
-        self.counts.unchanged += len(batch) - len(new) - len(changed)
+
+def _links_stored(opportunity_ids: list[int]) -> dict[str, dict[int, dict[int, int]]]:
+    """The stored links of the opportunities: by many-to-many field, opportunity and target, the link id."""
+    stored: dict[str, dict[int, dict[int, int]]] = {}
+    for name, (through, column) in _LINKS.items():
+        stored[name] = defaultdict(dict)
+        for link_id, opp_id, target in through._default_manager.filter(
+            opportunity_id__in=opportunity_ids
+        ).values_list("id", "opportunity_id", column):
+            stored[name][opp_id][target] = link_id
+    return stored
+
+
+def _links_update(
+    changes: _BatchChanges, stored: dict[str, dict[int, dict[int, int]]], existing: dict[str, Opportunity]
+) -> None:
+    """Makes the links the wanted ones; an existing opportunity whose links change counts as changed."""
+    to_add: dict[str, list[tuple[int, int]]] = {name: [] for name in _LINKS}
+    to_remove: dict[str, list[int]] = {name: [] for name in _LINKS}
+    for obj, targets in changes.wanted_links:
+        for name in _LINKS:
+            have = stored[name].get(obj.pk, {})
+            add = targets[name] - have.keys()
+            remove = [link for target, link in have.items() if target not in targets[name]]
+            to_add[name] += [(obj.pk, t) for t in sorted(add)]
+            to_remove[name] += remove
+            if (add or remove) and obj.external_id in existing:
+                changes.changed[obj.pk] = obj
+    for name, (through, column) in _LINKS.items():
+        through._default_manager.filter(pk__in=to_remove[name]).delete()
+        _links_insert(through, column, to_add[name])
 
 
 def _links_insert(through: type[models.Model], column: str, pairs: list[tuple[int, int]]) -> None:
