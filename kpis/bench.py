@@ -25,6 +25,7 @@ LAST_DAY = date(2023, 12, 31)
 LEVELS = (4, 5)  # regions under the root, areas per region; teams fill up to 200 territories
 TERRITORIES = 200
 REPS = 1000
+UPDATED_AT = "2024-01-01T00:00:00+00:00"
 
 
 def peak_rss_mb() -> float:
@@ -44,6 +45,14 @@ def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
     for old in Organization.objects.filter(slug=slug):
         organization_delete(old)
     org = organization_create(name=f"Bench {deals}", slug=slug)
+    teams = _tree_build(org)
+    rep_ids, leave_dates = _reps_build(org, teams, rnd)
+    _deals_insert(org, deals, rep_ids, leave_dates, rnd)
+    return org
+
+
+def _tree_build(org: Organization) -> list[Territory]:
+    """Regions under the root, areas under the regions, teams round-robin under the areas; the teams."""
     root = Territory.objects.get(org=org, depth=1)
     regions = [territory_child_create(parent=root, name=f"Region {i + 1}") for i in range(LEVELS[0])]
     areas: list[Territory] = []
@@ -57,7 +66,13 @@ def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
         area = areas[k % len(areas)]
         area.refresh_from_db()
         teams.append(territory_child_create(parent=area, name=f"Team {k + 1}"))
+    return teams
 
+
+def _reps_build(
+    org: Organization, teams: list[Territory], rnd: random.Random
+) -> tuple[list[int], dict[int, date]]:
+    """The reps, each in a team (one in ten moving once), one in twenty leaving; their ids and leave dates."""
     Rep.objects.bulk_create(
         Rep(org=org, name=f"Rep {i + 1:04d}", hire_date=FIRST_DAY - timedelta(days=rnd.randint(0, 900)))
         for i in range(REPS)
@@ -88,50 +103,58 @@ def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
             end=leave
         )
         TerritoryAssignment.objects.filter(rep_id=rep_id, start__gt=leave).delete()
+    return [r.pk for r in reps], dict(leavers)
 
-    span = (LAST_DAY - FIRST_DAY).days
+
+def _deals_insert(
+    org: Organization, deals: int, rep_ids: list[int], leave_dates: dict[int, date], rnd: random.Random
+) -> None:
+    """``deals`` opportunities over the three years, inserted by plain SQL in batches of 20,000."""
     table = Opportunity._meta.db_table
     columns = "org_id, external_id, rep_id, stage, created_date, engage_date, close_date, amount, channel, poc, updated_at"
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 11)})"
-    now = "2024-01-01T00:00:00+00:00"
-    rep_ids = [r.pk for r in reps]
-    leave_of = dict(leavers)
     batch = []
     for i in range(deals):
-        rep_id = rnd.choice(rep_ids)
-        engage = FIRST_DAY + timedelta(days=rnd.randint(0, span))
-        close = engage + timedelta(days=rnd.randint(5, 150))
-        leaver_on = leave_of.get(rep_id)
-        if leaver_on and engage > leaver_on:
-            engage = close = leaver_on
-        roll = rnd.random()
-        if close > LAST_DAY or roll > 0.8:
-            stage, close_value = "engaging", None
-        else:
-            stage, close_value = ("won" if roll < 0.45 else "lost"), close.isoformat()
-        amount = round(rnd.uniform(1_000, 120_000), 2)
-        channel = "partner" if rnd.random() < 0.25 else "direct"
-        poc = rnd.choice(("none", "none", "success", "failure"))
-        batch.append(
-            (
-                org.pk,
-                f"B{i:07d}",
-                rep_id,
-                stage,
-                engage.isoformat(),
-                engage.isoformat(),
-                close_value,
-                amount,
-                channel,
-                poc,
-                now,
-            )
-        )
+        batch.append(_deal_row(org, i, rep_ids, leave_dates, rnd))
         if len(batch) >= 20_000:
             _executemany(sql, batch)
             batch = []
     _executemany(sql, batch)
-    return org
+
+
+def _deal_row(
+    org: Organization, i: int, rep_ids: list[int], leave_dates: dict[int, date], rnd: random.Random
+) -> tuple:
+    """Deal ``i``: a random rep, engage date and length; open past the last day or one time in five."""
+    span = (LAST_DAY - FIRST_DAY).days
+    rep_id = rnd.choice(rep_ids)
+    engage = FIRST_DAY + timedelta(days=rnd.randint(0, span))
+    close = engage + timedelta(days=rnd.randint(5, 150))
+    leaver_on = leave_dates.get(rep_id)
+    if leaver_on and engage > leaver_on:
+        engage = close = leaver_on
+    roll = rnd.random()
+    if close > LAST_DAY or roll > 0.8:
+        stage, close_value = "engaging", None
+    else:
+        stage, close_value = ("won" if roll < 0.45 else "lost"), close.isoformat()
+    amount = round(rnd.uniform(1_000, 120_000), 2)
+    channel = "partner" if rnd.random() < 0.25 else "direct"
+    poc = rnd.choice(("none", "none", "success", "failure"))
+    engaged = engage.isoformat()
+    return (
+        org.pk,
+        f"B{i:07d}",
+        rep_id,
+        stage,
+        engaged,
+        engaged,
+        close_value,
+        amount,
+        channel,
+        poc,
+        UPDATED_AT,
+    )
 
 
 def baseline_sql_seconds(org: Organization) -> tuple[float, int]:
