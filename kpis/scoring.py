@@ -45,33 +45,42 @@ def status(score_value: float | None) -> str:
 @dataclass(frozen=True)
 class WeightedScore:
     score: float | None
-    coverage: float | None  # share of the total weight whose items had a score
+    coverage: float | None  # Σ weight × child coverage ÷ Σ weight (None: nothing weighs)
 
     @property
     def status(self) -> str:
         return status(self.score)
 
 
-def weighted_mean(items: Iterable[tuple[float | None, float]]) -> WeightedScore:
-    """Weighted mean of (score, weight) pairs, skipping gray (None) items; coverage beside it."""
+def kpi_coverage(score_value: float | None) -> float:
+    """A KPI counts as covered when it has a score, and not when it is gray."""
+    return 0.0 if score_value is None else 1.0
+
+
+def roll_up(children: Iterable[tuple[float | None, float | None, float]]) -> WeightedScore:
+    """A level's score and coverage from its children's (score, coverage, weight) (DESIGN §4).
+
+    The score is the weighted mean of the children that have one (gray children are skipped; a level
+    whose children are all gray is gray); a child of weight 0 is shown, not scored. The coverage is
+    Σ(weight × child coverage) ÷ Σ weight over the children of weight > 0.
+    """
     total_weight = 0.0
-    covered_weight = 0.0
+    covered = 0.0
+    scored_weight = 0.0
     weighted_sum = 0.0
-    for item_score, weight in items:
+    for child_score, child_coverage, weight in children:
         weight = float(weight)
         if weight <= 0:
             continue
         total_weight += weight
-        if item_score is None:
-            continue
-        covered_weight += weight
-        weighted_sum += item_score * weight
+        covered += weight * (child_coverage or 0.0)
+        if child_score is not None:
+            scored_weight += weight
+            weighted_sum += child_score * weight
     if total_weight == 0:
         return WeightedScore(None, None)
-    coverage = covered_weight / total_weight
-    if covered_weight == 0:
-        return WeightedScore(None, coverage)
-    return WeightedScore(weighted_sum / covered_weight, coverage)
+    score_value = weighted_sum / scored_weight if scored_weight else None
+    return WeightedScore(score_value, covered / total_weight)
 
 
 def change_pct(value: float | None, base: float | None) -> float | None:

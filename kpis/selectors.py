@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.core.exceptions import ObjectDoesNotExist
 
+from perspectives.models import Objective, Perspective
 from scorecard.models import Organization
 from territories.models import Rep, Territory
 
+from . import scoring
 from .models import KPI, ScopeRollup
 from .store import StoredRows, row_of
 
@@ -15,6 +19,11 @@ REPORT_FIELDS = [
     *("org", "period", "territory", "rep", "kpi", "perspective", "objective", "unit", "actual", "goal"),
     *("red_flag", "score", "status", "coverage", "previous", "change_pct", "last_year", "yoy_pct"),
     "projected",
+    "weight",
+]
+SCORE_FIELDS = [
+    *("org", "period", "territory", "rep", "level", "perspective", "objective", "weight", "score"),
+    *("status", "coverage"),
 ]
 
 
@@ -74,6 +83,7 @@ def report_rows(
                 "objective": kpi.objective.name,
                 "unit": kpi.unit,
                 **figures,
+                "weight": float(kpi.weight),  # within its objective
             }
             rows.append({name: row[name] for name in REPORT_FIELDS})
     return rows
@@ -83,3 +93,88 @@ def has_rollups(org: Organization, period_key: str) -> bool:
     """Whether rollups of the period's fiscal year are stored."""
     year, _slot = row_of(org, period_key)
     return ScopeRollup.objects.filter(org=org, year=year).exists()
+
+
+@dataclass
+class ObjectiveScore:
+    objective: Objective
+    kpis: list[tuple[KPI, dict]]  # each KPI with its §5 figures
+    rolled: scoring.WeightedScore
+
+
+@dataclass
+class PerspectiveScore:
+    perspective: Perspective
+    objectives: list[ObjectiveScore] = field(default_factory=list)
+    rolled: scoring.WeightedScore = scoring.WeightedScore(None, None)
+
+
+@dataclass
+class Scorecard:
+    """One scope's scorecard in a period: KPI figures rolled up into objective, perspective and overall
+    scores with their coverage (DESIGN §4: scores roll up within a scope, values up the tree)."""
+
+    perspectives: list[PerspectiveScore]
+    rolled: scoring.WeightedScore
+
+
+def scorecard(org: Organization, period_key: str, scope: Territory | Rep) -> Scorecard:
+    """The scorecard of a territory or rep from the stored rollups (a constant number of queries)."""
+    kind = "r" if isinstance(scope, Rep) else "t"
+    stored = StoredRows(org, period_key, [(kind, scope.pk)])
+    by_objective: dict[int, list[KPI]] = {}
+    for kpi in report_kpis(org):
+        by_objective.setdefault(kpi.objective_id, []).append(kpi)
+    perspectives: dict[int, PerspectiveScore] = {}
+    for objective in (
+        Objective.objects.filter(org=org)
+        .select_related("perspective")
+        .order_by("perspective__order", "order", "pk")
+    ):
+        kpis = [(kpi, stored.row(kpi, (kind, scope.pk))) for kpi in by_objective.get(objective.pk, [])]
+        rolled = scoring.roll_up(
+            (row["score"], scoring.kpi_coverage(row["score"]), float(kpi.weight)) for kpi, row in kpis
+        )
+        group = perspectives.setdefault(objective.perspective_id, PerspectiveScore(objective.perspective))
+        group.objectives.append(ObjectiveScore(objective, kpis, rolled))
+    for group in perspectives.values():
+        group.rolled = scoring.roll_up(
+            (o.rolled.score, o.rolled.coverage, float(o.objective.weight)) for o in group.objectives
+        )
+    overall = scoring.roll_up(
+        (p.rolled.score, p.rolled.coverage, float(p.perspective.weight)) for p in perspectives.values()
+    )
+    return Scorecard(list(perspectives.values()), overall)
+
+
+def score_rows(org: Organization, period_key: str, scope: Territory | Rep) -> list[dict]:
+    """The rolled-up scores of one scope (DESIGN §5 ``score_report``): a row per objective, then its
+    perspective's, and one for the whole scorecard."""
+    card = scorecard(org, period_key, scope)
+    where = {
+        "org": org.slug,
+        "period": period_key,
+        "territory": scope.full_name if isinstance(scope, Territory) else None,
+        "rep": scope.name if isinstance(scope, Rep) else None,
+    }
+
+    def row(level: str, perspective: str | None, objective: str | None, weight, rolled) -> dict:
+        return {
+            **where,
+            "level": level,
+            "perspective": perspective,
+            "objective": objective,
+            "weight": float(weight),
+            "score": rolled.score,
+            "status": rolled.status,
+            "coverage": rolled.coverage,
+        }
+
+    rows = []
+    for group in card.perspectives:
+        name = group.perspective.name
+        for o in group.objectives:
+            rows.append(row("objective", name, o.objective.name, o.objective.weight, o.rolled))
+        rows.append(row("perspective", name, None, group.perspective.weight, group.rolled))
+    rows.append(row("scorecard", None, None, 1, card.rolled))
+    return rows

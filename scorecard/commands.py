@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import json
+
 from django.core.management.base import CommandError
 
 from .models import Organization
@@ -32,3 +35,17 @@ def reader_gone(write) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     raise SystemExit(0)
+
+
+def rows_write(stdout, rows: list[dict], fieldnames: list[str], output_format: str) -> None:
+    """Report rows as a JSON list or as CSV with a header, stopping quietly if the reader goes away."""
+
+    def write() -> None:
+        if output_format == "csv":
+            writer = csv.DictWriter(stdout, fieldnames=fieldnames, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            stdout.write(json.dumps(rows, indent=1))
+
+    reader_gone(write)

@@ -56,17 +56,43 @@ def test_score_is_monotonic_in_the_actual_for_both_directions(goal, spread, dire
         assert s_low + 1e-9 >= s_high
 
 
-def test_weighted_mean_skips_gray_and_reports_coverage():
-    result = scoring.weighted_mean([(6.0, 2), (None, 1), (9.0, 1)])
+def kpis(*pairs):
+    """KPI children: (score, weight) → (score, coverage, weight)."""
+    return [(score, scoring.kpi_coverage(score), weight) for score, weight in pairs]
+
+
+def test_roll_up_skips_gray_and_reports_coverage():
+    result = scoring.roll_up(kpis((6.0, 2), (None, 1), (9.0, 1)))
     assert result.score == pytest.approx((6 * 2 + 9) / 3)
     assert result.coverage == pytest.approx(3 / 4)
-    assert scoring.weighted_mean([(None, 1)]).score is None
-    assert scoring.weighted_mean([(None, 1)]).coverage == 0
+    assert result.status == scoring.GREEN  # 7.0 ≥ 6.67
+    all_gray = scoring.roll_up(kpis((None, 1)))
+    assert all_gray.score is None
+    assert all_gray.coverage == 0
+    assert all_gray.status == scoring.GRAY
 
 
 def test_gray_never_counts_as_zero():
-    with_gray = scoring.weighted_mean([(8.0, 1), (None, 1)])
+    with_gray = scoring.roll_up(kpis((8.0, 1), (None, 1)))
     assert with_gray.score == pytest.approx(8.0)
+
+
+def test_weight_zero_is_shown_not_scored():
+    result = scoring.roll_up(kpis((1.0, 0), (9.0, 1)))
+    assert result.score == 9.0
+    assert result.coverage == 1.0
+    assert scoring.roll_up(kpis((5.0, 0))) == scoring.WeightedScore(None, None)
+
+
+def test_a_level_coverage_weighs_its_childrens_coverage():
+    # Two objectives: weight 3 fully covered, weight 1 half covered → (3 × 1 + 1 × 0.5) / 4.
+    result = scoring.roll_up([(7.0, 1.0, 3), (2.0, 0.5, 1)])
+    assert result.coverage == pytest.approx(3.5 / 4)
+    assert result.score == pytest.approx((7 * 3 + 2 * 1) / 4)
+    # A gray child with no coverage weighs in the coverage, not in the score.
+    result = scoring.roll_up([(7.0, 1.0, 3), (None, 0.0, 1)])
+    assert result.score == 7.0
+    assert result.coverage == pytest.approx(3 / 4)
 
 
 def test_change_pct_is_null_for_missing_or_zero_base():

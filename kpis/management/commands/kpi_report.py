@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import csv
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
 from kpis import selectors
 from kpis.services import rollups_recompute
-from scorecard.commands import organization_get, reader_gone
+from scorecard.commands import organization_get, rows_write
 from scorecard.periods import PeriodError
 
 
@@ -37,13 +34,4 @@ class Command(BaseCommand):
         if not selectors.has_rollups(org, period.key):
             rollups_recompute(org=org, period_keys=[period.key])
         rows = selectors.report_rows(org, period.key, scopes, kpis)
-
-        def write() -> None:
-            if o["format"] == "csv":
-                writer = csv.DictWriter(self.stdout, fieldnames=selectors.REPORT_FIELDS, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(rows)
-            else:
-                self.stdout.write(json.dumps(rows, indent=1))
-
-        reader_gone(write)
+        rows_write(self.stdout, rows, selectors.REPORT_FIELDS, o["format"])

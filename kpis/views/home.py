@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
+from kpis.models import KPI
 from perspectives import selectors as perspective_selectors
 from sales import selectors as sales_selectors
 from scorecard import access
@@ -20,8 +21,6 @@ from scorecard.decorators import MembershipRequest, membership_required
 from scorecard.models import Membership, Role
 from territories import selectors as territory_selectors
 from territories.models import Territory
-
-from .models import KPI
 
 
 def home_context(m: Membership, *, selected: Territory | None = None) -> dict[str, Any]:
