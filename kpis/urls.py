@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import home
+from .views import home, strategy_map
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("strategy-map/", strategy_map.strategy_map, name="strategy_map"),
 ]

@@ -37,6 +37,12 @@ def status_of(score: float | None) -> str:
     return "yellow" if score < GREEN_FROM else "green"
 
 
+@register.filter
+def status_word(status: str | None) -> str:
+    """The word of a status (green: "On track", …), for places that show it without a badge."""
+    return STATUS_WORDS.get(status or "gray", STATUS_WORDS["gray"])
+
+
 @register.inclusion_tag("components/status_badge.html")
 def status_badge(status: str | None, label: str = "") -> dict[str, Any]:
     """A status as colour and word: ``label`` replaces the default word (e.g. "No target" for gray)."""

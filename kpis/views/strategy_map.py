@@ -1,0 +1,53 @@
+"""The strategy map: the scorecard's objectives in their perspective bands (financial on top, learning &
+growth at the bottom), coloured by their rolled-up status with the score printed, cause→effect arrows,
+the customer value proposition in the customer band; each objective opens its KPIs below the map."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from kpis import selectors
+from perspectives.map_layout import BAND_HEIGHT, layout
+from perspectives.models import ObjectiveLink
+from scorecard import access, periods
+from scorecard.decorators import MembershipRequest, membership_required
+
+
+@membership_required
+def strategy_map(request: MembershipRequest) -> HttpResponse:
+    m = request.membership
+    org = m.org
+    try:
+        period = (
+            org.parse_period(request.GET["period"])
+            if request.GET.get("period")
+            else periods.period_containing(timezone.localdate(), periods.QUARTER, org.fiscal_year_start_month)
+        )
+    except periods.PeriodError:
+        raise Http404("unknown period") from None
+    if request.GET.get("territory"):
+        scope, _ = access.get_territory_for(request, request.GET["territory"])
+    else:
+        scope = access.visible_territories(m).order_by("depth", "path").first()
+        if scope is None:
+            raise Http404("no territory to show")
+    card = selectors.scorecard(org, period.key, scope)
+    objectives = [o for group in card.perspectives for o in group.objectives]
+    placed = layout(
+        bands=[
+            (g.perspective.pk, g.perspective.name, g.perspective.value_proposition) for g in card.perspectives
+        ],
+        objectives=[(o.objective.pk, o.objective.perspective_id, o.objective.name) for o in objectives],
+        links=list(ObjectiveLink.objects.filter(org=org).values_list("cause_id", "effect_id")),
+    )
+    context = {
+        "period": period,
+        "scope": scope,
+        "card": card,
+        "layout": placed,
+        "band_height": BAND_HEIGHT,
+        "nodes": [(placed.boxes[o.objective.pk], o) for o in objectives if o.objective.pk in placed.boxes],
+    }
+    return render(request, "kpis/strategy_map.html", context)
