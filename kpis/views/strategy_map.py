@@ -30,9 +30,10 @@ def strategy_map(request: MembershipRequest) -> HttpResponse:
     if request.GET.get("territory"):
         scope, _ = access.get_territory_for(request, request.GET["territory"])
     else:
-        scope = access.visible_territories(m).order_by("depth", "path").first()
-        if scope is None:
+        top = access.visible_territories(m).order_by("depth", "path").first()
+        if top is None:
             raise Http404("no territory to show")
+        scope = top
     card = selectors.scorecard(org, period.key, scope)
     objectives = [o for group in card.perspectives for o in group.objectives]
     placed = layout(
