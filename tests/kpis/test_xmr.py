@@ -1,0 +1,60 @@
+"""XmR charts worked out by hand: limits, points beyond them, runs of eight on one side."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpis import xmr
+
+
+def test_limits_are_the_mean_plus_minus_2_66_mean_moving_ranges():
+    values = [10, 12, 11, 13, 12, 10, 11, 12, 13, 11, 12, 11]
+    found = xmr.limits(values)
+    assert found is not None
+    # mean = 138 / 12 = 11.5; moving ranges 2,1,2,1,2,1,1,1,2,1,1 → 15 / 11
+    assert found.mean == pytest.approx(11.5)
+    assert found.moving_range == pytest.approx(15 / 11)
+    assert found.upper == pytest.approx(11.5 + 2.66 * 15 / 11)
+    assert found.lower == pytest.approx(11.5 - 2.66 * 15 / 11)
+
+
+def test_fewer_than_twelve_values_give_no_limits_and_no_signals():
+    chart = xmr.chart([1, 2, 100, 3])
+    assert chart.limits is None
+    assert all(p.signal == "" for p in chart.points)
+    assert chart.latest_is_signal is None
+
+
+def test_a_value_beyond_the_limits_is_a_signal_and_routine_variation_is_not():
+    values = [10, 12, 11, 13, 12, 10, 11, 12, 13, 11, 12, 11, 30]
+    chart = xmr.chart(values)
+    # With 30 included: mean = 168 / 13 ≈ 12.92, moving ranges sum 15 + 19 = 34 over 12 → 2.83,
+    # upper ≈ 12.92 + 7.54 = 20.46: 30 is beyond it, 13 is not.
+    assert chart.limits is not None
+    assert chart.limits.upper == pytest.approx(168 / 13 + 2.66 * 34 / 12)
+    assert chart.points[-1].signal == xmr.BEYOND_UPPER
+    assert chart.points[3].signal == ""
+    assert chart.latest_is_signal is True
+    low = xmr.chart([*values[:12], -5])
+    assert low.points[-1].signal == xmr.BEYOND_LOWER
+
+
+def test_the_eighth_value_in_a_row_on_one_side_of_the_mean_is_a_signal():
+    # Four low, then eight just above the mean: all within the limits, but the eighth is a run.
+    values = [8, 9, 8, 9] + [12, 12.5, 12, 12.5, 12, 12.5, 12, 12.5]
+    chart = xmr.chart(values)
+    assert chart.limits is not None
+    assert chart.limits.mean == pytest.approx(sum(values) / 12)
+    assert [p.signal for p in chart.points[4:11]] == [""] * 7
+    assert chart.points[11].signal == xmr.RUN_ABOVE
+    below = xmr.chart([12, 11, 12, 11] + [8, 8.5, 8, 8.5, 8, 8.5, 8, 8.5])
+    assert below.points[11].signal == xmr.RUN_BELOW
+
+
+def test_missing_values_neither_count_nor_break_a_run():
+    values = [8, 9, 8, 9, 12, 12.5, None, 12, 12.5, 12, 12.5, 12, 12.5]
+    chart = xmr.chart(values)
+    assert chart.limits is not None
+    assert chart.limits.mean == pytest.approx(sum(v for v in values if v is not None) / 12)
+    assert chart.points[6] == xmr.Point(None, "")
+    assert chart.points[12].signal == xmr.RUN_ABOVE
