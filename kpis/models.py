@@ -293,6 +293,14 @@ class Note(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who carries out an action item.",
+    )
     due_date = models.DateField(null=True, blank=True)
     done = models.BooleanField(default=False)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
 
 from perspectives.models import Objective, Perspective
-from scorecard.models import Organization
+from scorecard import access
+from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, Territory
 
 from . import scoring
-from .models import KPI, ScopeRollup
+from .models import KPI, Note, NoteKind, ScopeRollup
 from .store import StoredRows, row_of
 
 # The row of DESIGN §5: what and where, then the figures (a stable interface: order matters).
@@ -178,3 +180,41 @@ def score_rows(org: Organization, period_key: str, scope: Territory | Rep) -> li
         rows.append(row("perspective", name, None, group.perspective.weight, group.rolled))
     rows.append(row("scorecard", None, None, 1, card.rolled))
     return rows
+
+
+def visible_notes(m: Membership) -> QuerySet[Note]:
+    """Notes a membership may read: admins and viewers all; a manager the notes on territories of the
+    own subtree (review comments are for the managers of that territory and above) and on its reps; a
+    rep the coaching notes and action items about themselves."""
+    notes = Note.objects.filter(org=m.org)
+    if m.role in (Role.ADMIN, Role.VIEWER):
+        return notes
+    if m.role == Role.MANAGER and m.territory is not None:
+        return notes.filter(
+            Q(territory__path__startswith=m.territory.path) | Q(rep__in=access.visible_reps(m))
+        ).distinct()
+    if m.role == Role.REP and m.rep_id is not None:
+        return notes.filter(rep_id=m.rep_id).exclude(kind=NoteKind.COMMENT)
+    return notes.none()
+
+
+def notes_about(
+    m: Membership,
+    *,
+    period: str,
+    territory: Territory | None = None,
+    rep: Rep | None = None,
+    kpi: KPI | None = None,
+    objective: Objective | None = None,
+) -> list[Note]:
+    """The visible notes on one subject in a period, newest first, with authors and owners."""
+    notes = visible_notes(m).filter(period=period).select_related("author", "owner", "kpi", "objective")
+    if rep is not None:
+        notes = notes.filter(rep=rep)
+    elif territory is not None:
+        notes = notes.filter(territory=territory, rep__isnull=True)
+    if kpi is not None:
+        notes = notes.filter(kpi=kpi)
+    if objective is not None:
+        notes = notes.filter(objective=objective)
+    return list(notes.order_by("-created_at", "-pk"))

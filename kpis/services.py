@@ -10,18 +10,31 @@ from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from perspectives.models import Objective, ObjectiveLink, Perspective
-from scorecard.models import Organization
+from scorecard import access
+from scorecard.models import Membership, Organization, Role
+from territories.models import Rep, Territory
 
 from . import formula as formula_lang
 from . import recompute, store
-from .models import KPI, DealChange, Measurement, RecomputeRequest, RollupRun, ScopeRollup, Source, Target
+from .models import (
+    KPI,
+    DealChange,
+    Measurement,
+    Note,
+    NoteKind,
+    RecomputeRequest,
+    RollupRun,
+    ScopeRollup,
+    Source,
+    Target,
+)
 from .rollup import warm
 from .rollup.compute import Rollup
 from .rollup.result import Batch
@@ -359,3 +372,71 @@ def scorecard_template_create(org) -> None:
         )
         for order, spec in enumerate(KPIS, start=1)
     )
+
+
+def note_create(
+    *,
+    membership: Membership,
+    kind: str,
+    period: str,
+    text: str,
+    territory: Territory | None = None,
+    rep: Rep | None = None,
+    kpi: KPI | None = None,
+    objective: Objective | None = None,
+    owner=None,
+    due_date: date | None = None,
+) -> Note:
+    """A review comment (on a KPI or objective of a territory), a coaching note or an action item (on a
+    rep, optionally about one KPI) for a period. Admins anywhere, managers inside their subtree; viewers
+    and reps may not write (PermissionDenied)."""
+    org = membership.org
+    key = org.parse_period(period).key
+    if not text.strip():
+        raise ValidationError({"text": "Write something."})
+    if rep is None and territory is None:
+        raise ValidationError("A note is about a territory or a rep.")
+    if rep is None and kpi is None and objective is None:
+        raise ValidationError("A review comment is about a KPI or an objective.")
+    if kind not in NoteKind.values:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}."})
+    if kind == NoteKind.COMMENT and rep is not None:
+        raise ValidationError({"kind": "Review comments are on a territory's KPIs and objectives."})
+    if not may_write_note(membership, territory=territory, rep=rep):
+        raise PermissionDenied("Only admins and the managers of this territory write notes here.")
+    return Note.objects.create(
+        org=org,
+        kind=kind,
+        period=key,
+        text=text.strip(),
+        territory=territory,
+        rep=rep,
+        kpi=kpi,
+        objective=objective,
+        author=membership.user,
+        owner=owner if kind == NoteKind.ACTION else None,
+        due_date=due_date if kind == NoteKind.ACTION else None,
+    )
+
+
+def note_done_set(*, membership: Membership, note: Note, done: bool) -> Note:
+    """Tick an action item off (or back on): its owner, or whoever may write notes there."""
+    if note.kind != NoteKind.ACTION:
+        raise ValidationError("Only action items are done or not.")
+    if note.owner_id != membership.user_id and not may_write_note(
+        membership, territory=note.territory, rep=note.rep
+    ):
+        raise PermissionDenied("Only the owner or the managers here tick this off.")
+    note.done = done
+    note.save(update_fields=["done"])
+    return note
+
+
+def may_write_note(membership: Membership, *, territory: Territory | None, rep: Rep | None) -> bool:
+    if membership.role == Role.ADMIN:
+        return True
+    if membership.role != Role.MANAGER:
+        return False
+    if rep is not None:
+        return access.visible_reps(membership).filter(pk=rep.pk).exists()
+    return territory is not None and access.may_manage_territory(membership, territory)

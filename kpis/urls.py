@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import home, strategy_map
+from .views import home, notes, strategy_map
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("strategy-map/", strategy_map.strategy_map, name="strategy_map"),
+    path("notes/", notes.notes, name="notes"),
+    path("notes/<int:pk>/done/", notes.note_done, name="note_done"),
 ]

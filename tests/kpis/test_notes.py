@@ -1,0 +1,168 @@
+"""Coaching notes, action items and review comments: who writes, who reads, the panel and its forms."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from kpis.models import KPI, Note, NoteKind
+from kpis.selectors import notes_about, visible_notes
+from kpis.services import note_create, note_done_set
+from scorecard.models import Membership
+
+pytest_plugins = ["tests.conftest_personas"]
+
+PERIOD = "2026-Q3"
+URL = reverse("notes")
+
+
+def member(world, persona: str) -> Membership:
+    return Membership.objects.get(user=world.users[persona], org=world.org)
+
+
+def comment(world, persona: str, territory: str, text: str = "Pipeline thin", **extra) -> Note:
+    kpi = KPI.objects.get(org=world.org, slug="open_pipeline_value")
+    return note_create(
+        membership=member(world, persona),
+        kind=NoteKind.COMMENT,
+        period=PERIOD,
+        text=text,
+        territory=world.territories[territory],
+        kpi=kpi,
+        **extra,
+    )
+
+
+def test_a_manager_comments_inside_the_region_and_not_outside(world):
+    note = comment(world, "manager", "stockholm")
+    assert note.author == world.users["manager"] and note.period == PERIOD
+    with pytest.raises(PermissionDenied):
+        comment(world, "manager", "madrid")
+
+
+def test_viewers_and_reps_read_but_do_not_write(world):
+    for persona in ("viewer", "rep"):
+        with pytest.raises(PermissionDenied):
+            comment(world, persona, "stockholm")
+
+
+def test_review_comments_are_for_the_managers_of_that_territory_and_above(world):
+    in_region = comment(world, "admin", "stockholm")
+    at_root = comment(world, "admin", "root")
+    in_other = comment(world, "admin", "madrid")
+    manager = set(visible_notes(member(world, "manager")))
+    assert in_region in manager  # below the manager's region
+    assert at_root not in manager  # above it: for the root's managers
+    assert in_other not in manager
+    assert {in_region, at_root, in_other} <= set(visible_notes(member(world, "viewer")))
+    assert not set(visible_notes(member(world, "rep")))  # reps read coaching, not review comments
+
+
+def test_coaching_and_action_items_on_a_rep_reach_the_rep_not_other_reps(world):
+    nora = world.reps["nora"]
+    coaching = note_create(
+        membership=member(world, "manager"),
+        kind=NoteKind.COACHING,
+        period=PERIOD,
+        text="Qualify earlier",
+        rep=nora,
+    )
+    action = note_create(
+        membership=member(world, "manager"),
+        kind=NoteKind.ACTION,
+        period=PERIOD,
+        text="Book two POCs",
+        rep=nora,
+        owner=world.users["rep"],
+        due_date=None,
+    )
+    assert set(notes_about(member(world, "rep"), period=PERIOD, rep=nora)) == {coaching, action}
+    assert not set(visible_notes(member(world, "other_rep")))
+    with pytest.raises(PermissionDenied):
+        note_create(
+            membership=member(world, "manager"),
+            kind=NoteKind.COACHING,
+            period=PERIOD,
+            text="x",
+            rep=world.reps["sergio"],
+        )
+    # The owner ticks the action item off; another rep cannot; coaching notes are not done or not.
+    note_done_set(membership=member(world, "rep"), note=action, done=True)
+    action.refresh_from_db()
+    assert action.done
+    with pytest.raises(PermissionDenied):
+        note_done_set(membership=member(world, "other_rep"), note=action, done=False)
+    with pytest.raises(ValidationError):
+        note_done_set(membership=member(world, "manager"), note=coaching, done=True)
+
+
+def test_bad_notes_are_refused_with_a_message(world):
+    m = member(world, "admin")
+    with pytest.raises(ValidationError, match="Write something"):
+        comment(world, "admin", "stockholm", text="   ")
+    with pytest.raises(ValidationError, match="about a KPI or an objective"):
+        note_create(
+            membership=m, kind=NoteKind.COMMENT, period=PERIOD, text="x", territory=world.territories["root"]
+        )
+    with pytest.raises(ValidationError, match="Review comments are on a territory"):
+        note_create(membership=m, kind=NoteKind.COMMENT, period=PERIOD, text="x", rep=world.reps["nora"])
+
+
+def test_the_panel_lists_notes_and_adds_one_through_htmx(world, login):
+    client = login("manager")
+    stockholm = world.territories["stockholm"]
+    query = {"period": PERIOD, "territory": stockholm.pk, "kpi": "open_pipeline_value"}
+    response = client.get(URL, query)
+    assert response.status_code == 200
+    assert "No notes for this period yet." in response.content.decode()
+    response = client.post(
+        URL, {**query, "kind": "comment", "text": "Two deals slipped"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Two deals slipped" in html and "<html" not in html  # the fragment only
+    assert Note.objects.filter(org=world.org, text="Two deals slipped", territory=stockholm).count() == 1
+    # Without JavaScript: a plain POST redirects back to the panel's page.
+    response = client.post(URL, {**query, "kind": "comment", "text": "Follow up"})
+    assert response.status_code == 302 and response["Location"].startswith(URL)
+
+
+def test_the_panel_shows_errors_beside_the_fields(world, login):
+    client = login("manager")
+    query = {"period": PERIOD, "territory": world.territories["stockholm"].pk, "kpi": "open_pipeline_value"}
+    response = client.post(URL, {**query, "kind": "comment", "text": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_the_panel_is_404_outside_what_the_user_sees_and_403_for_a_viewer_writing(world, login):
+    manager = login("manager")
+    assert (
+        manager.get(URL, {"period": PERIOD, "territory": world.territories["madrid"].pk}).status_code == 404
+    )
+    assert manager.get(URL, {"period": PERIOD, "rep": world.reps["sergio"].pk}).status_code == 404
+    assert (
+        manager.get(URL, {"period": PERIOD, "territory": world.territories["globex_hq"].pk}).status_code
+        == 404
+    )
+    assert (
+        manager.get(URL, {"period": "2026-Q9", "territory": world.territories["stockholm"].pk}).status_code
+        == 404
+    )
+    viewer = login("viewer")
+    query = {"period": PERIOD, "territory": world.territories["stockholm"].pk, "kpi": "open_pipeline_value"}
+    html = viewer.get(URL, query).content.decode()
+    assert "Add note" not in html
+    assert viewer.post(URL, {**query, "kind": "comment", "text": "x"}).status_code == 403
+
+
+def test_the_panel_renders_in_a_constant_number_of_queries(world, login, django_assert_max_num_queries):
+    for i in range(5):
+        comment(world, "admin", "stockholm", text=f"note {i}")
+    client = login("manager")
+    with django_assert_max_num_queries(15):
+        client.get(
+            URL,
+            {"period": PERIOD, "territory": world.territories["stockholm"].pk, "kpi": "open_pipeline_value"},
+        )
