@@ -7,6 +7,7 @@ from .views import home, notes, strategy_map
 urlpatterns = [
     path("", home.home, name="home"),
     path("strategy-map/", strategy_map.strategy_map, name="strategy_map"),
+    path("strategy-map/evidence/", strategy_map.strategy_map_evidence, name="strategy_map_evidence"),
     path("notes/", notes.notes, name="notes"),
     path("notes/<int:pk>/done/", notes.note_done, name="note_done"),
 ]

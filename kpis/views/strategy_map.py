@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from kpis import selectors
+from kpis import evidence, lagged, selectors
 from perspectives.map_layout import BAND_HEIGHT, layout
 from perspectives.models import ObjectiveLink
 from scorecard import access, periods
@@ -52,3 +52,20 @@ def strategy_map(request: MembershipRequest) -> HttpResponse:
         "nodes": [(placed.boxes[o.objective.pk], o) for o in objectives if o.objective.pk in placed.boxes],
     }
     return render(request, "kpis/strategy_map.html", context)
+
+
+@membership_required
+def strategy_map_evidence(request: MembershipRequest) -> HttpResponse:
+    """Each cause→effect link checked against the data: lagged correlations of its KPIs' quarterly
+    changes over the leaf territories of the scope."""
+    m = request.membership
+    if request.GET.get("territory"):
+        scope, _ = access.get_territory_for(request, request.GET["territory"])
+    else:
+        top = access.visible_territories(m).order_by("depth", "path").first()
+        if top is None:
+            raise Http404("no territory to show")
+        scope = top
+    links, quarters = evidence.strategy_map_evidence(m.org, scope, timezone.localdate())
+    context = {"scope": scope, "links": links, "quarters": quarters, "few_pairs": lagged.FEW_PAIRS}
+    return render(request, "kpis/strategy_map_evidence.html", context)
