@@ -122,18 +122,41 @@ class Scorecard:
 
 def scorecard(org: Organization, period_key: str, scope: Territory | Rep) -> Scorecard:
     """The scorecard of a territory or rep from the stored rollups (a constant number of queries)."""
-    kind = "r" if isinstance(scope, Rep) else "t"
-    stored = StoredRows(org, period_key, [(kind, scope.pk)])
+    return scorecards(org, period_key, [scope])[0]
+
+
+Definitions = tuple[list[Objective], dict[int, list[KPI]]]  # objectives in order, active KPIs by objective
+
+
+def scorecard_definitions(org: Organization) -> Definitions:
     by_objective: dict[int, list[KPI]] = {}
     for kpi in report_kpis(org):
         by_objective.setdefault(kpi.objective_id, []).append(kpi)
-    perspectives: dict[int, PerspectiveScore] = {}
-    for objective in (
+    objectives = list(
         Objective.objects.filter(org=org)
         .select_related("perspective")
         .order_by("perspective__order", "order", "pk")
-    ):
-        kpis = [(kpi, stored.row(kpi, (kind, scope.pk))) for kpi in by_objective.get(objective.pk, [])]
+    )
+    return objectives, by_objective
+
+
+def scorecards(
+    org: Organization, period_key: str, scopes: list[Territory | Rep], definitions: Definitions | None = None
+) -> list[Scorecard]:
+    """The scorecards of several territories or reps in a period, in the same few queries (two, given
+    the ``definitions``)."""
+    keys: list[tuple[str, int]] = [("r" if isinstance(s, Rep) else "t", s.pk) for s in scopes]
+    stored = StoredRows(org, period_key, keys)
+    objectives, by_objective = definitions or scorecard_definitions(org)
+    return [_scorecard(stored, key, objectives, by_objective) for key in keys]
+
+
+def _scorecard(
+    stored: StoredRows, key: tuple[str, int], objectives: list[Objective], by_objective: dict[int, list[KPI]]
+) -> Scorecard:
+    perspectives: dict[int, PerspectiveScore] = {}
+    for objective in objectives:
+        kpis = [(kpi, stored.row(kpi, key)) for kpi in by_objective.get(objective.pk, [])]
         rolled = scoring.roll_up(
             (row["score"], scoring.kpi_coverage(row["score"]), float(kpi.weight)) for kpi, row in kpis
         )

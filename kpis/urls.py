@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import home, notes, strategy_map
+from .views import compare, home, notes, strategy_map
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("strategy-map/", strategy_map.strategy_map, name="strategy_map"),
     path("strategy-map/evidence/", strategy_map.strategy_map_evidence, name="strategy_map_evidence"),
+    path("compare/", compare.compare, name="compare"),
     path("notes/", notes.notes, name="notes"),
     path("notes/<int:pk>/done/", notes.note_done, name="note_done"),
 ]
