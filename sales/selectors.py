@@ -1,14 +1,17 @@
-"""Reads for opportunities, always starting from what the membership may see (``scorecard.access``)."""
+"""Reads for opportunities, starting from what the membership may see (``scorecard.access``), or for the
+admin's panels from the whole organisation."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from datetime import date
+
+from django.db.models import Count, Exists, OuterRef, Q
 
 from scorecard import access
-from scorecard.models import Membership
-from territories.models import Rep
+from scorecard.models import Membership, Organization
+from territories.models import Rep, TerritoryAssignment
 
-from .models import CLOSED_STAGES, Stage
+from .models import CLOSED_STAGES, Opportunity, Stage
 
 
 def rep_opportunity_counts(m: Membership, rep: Rep) -> dict[str, int]:
@@ -23,3 +26,30 @@ def rep_opportunity_counts(m: Membership, rep: Rep) -> dict[str, int]:
             lost=Count("pk", filter=Q(stage=Stage.LOST)),
         )
     )
+
+
+def unassigned_deals(*, org: Organization, today: date) -> dict[str, int]:
+    """How many deals the rollups credit to the root for want of a territory (DESIGN §4, decisions): a
+    won or lost deal whose rep had no assignment on its close date, an open deal whose rep has none today,
+    a rep-less deal — each only when the deal names no credited territory either. For the admin's
+    data-quality panel: ``{"closed": …, "open": …, "total": …}`` (one query)."""
+
+    def assigned_on(day) -> Exists:
+        return Exists(
+            TerritoryAssignment.objects.filter(rep=OuterRef("rep"), start__lte=day).filter(
+                Q(end__isnull=True) | Q(end__gte=day)
+            )
+        )
+
+    counts = (
+        Opportunity.objects.filter(org=org, territory__isnull=True)
+        .annotate(assigned_at_close=assigned_on(OuterRef("close_date")), assigned_today=assigned_on(today))
+        .aggregate(
+            closed=Count(
+                "pk",
+                filter=Q(stage__in=CLOSED_STAGES, close_date__isnull=False, assigned_at_close=False),
+            ),
+            open=Count("pk", filter=~Q(stage__in=CLOSED_STAGES) & Q(assigned_today=False)),
+        )
+    )
+    return {**counts, "total": counts["closed"] + counts["open"]}

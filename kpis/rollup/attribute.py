@@ -54,11 +54,12 @@ class Assignments:
         return np.where(ok, self.territory[ic], -1)
 
     def credited(self, rep: np.ndarray, credited: np.ndarray, day: np.ndarray, root: int) -> np.ndarray:
-        """The rep's territory on the day, else the credited territory (house deals), else the root for
-        rep-less facts (DESIGN §4: the root always equals the organisation's total)."""
+        """The rep's territory on the day, else the deal's credited territory, else the root: a deal
+        whose rep had no assignment that day, or a rep-less one without a territory, is "unassigned" and
+        counts at the root (DESIGN §4: the root always equals the organisation's total)."""
         territory = self.territory_on(rep, day)
         territory = np.where(territory < 0, credited, territory)
-        return np.where((territory < 0) & (rep < 0), root, territory)
+        return np.where(territory < 0, root, territory)
 
     def deal_territory(self, deals: Deals, sel: np.ndarray, day: np.ndarray, root: int) -> np.ndarray:
         return self.credited(deals.rep[sel], deals.terr[sel], day, root)

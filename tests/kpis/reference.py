@@ -243,10 +243,11 @@ class Engine:
         return territory_id if end is None or end >= day else None
 
     def _deal_territory(self, deal: tuple, day: date) -> int | None:
+        """The rep's territory on the day, else the deal's credited territory, else (unassigned) the root."""
         territory = self.territory_on(deal[1], day)
         if territory is None:
-            territory = deal[13]  # credited territory of a house (rep-less) deal
-        if territory is None and deal[1] is None:
+            territory = deal[13]
+        if territory is None:
             territory = self.root_id
         return territory
 

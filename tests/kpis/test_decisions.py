@@ -1,0 +1,81 @@
+"""The product decisions of DESIGN §4 ("Decisions"), each worked out by hand (the projection method is
+tested with the projections, in test_engine.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sales.models import Opportunity
+from sales.selectors import unassigned_deals
+
+Q2 = "2017-Q2"
+TODAY = date(2017, 6, 15)  # Q2 is live: open deals are attributed on this day
+
+
+@pytest.fixture
+def unassigned(build):
+    """Ann in Boston only from May, Bob in Denver, Cal in Denver until the end of May; house deals with
+    and without a credited territory."""
+    b = build()
+    b.territory("Acme/East/Boston")
+    denver = b.territory("Acme/West/Denver")
+    b.ann = b.rep("Ann", ("Acme/East/Boston", date(2017, 5, 1), None))
+    b.bob = b.rep("Bob", ("Acme/West/Denver", date(2017, 1, 1), None))
+    b.cal = b.rep("Cal", ("Acme/West/Denver", date(2017, 1, 1), date(2017, 5, 31)))
+    # Closed in Q2. Unassigned: Ann's two deals before May and the house deal without a territory.
+    b.deal(b.ann, "won", close=date(2017, 4, 10), amount=100)
+    b.deal(b.ann, "lost", close=date(2017, 4, 30), amount=10)
+    b.deal(b.ann, "won", close=date(2017, 5, 10), amount=20)  # Boston
+    b.deal(None, "won", close=date(2017, 4, 20), amount=7)
+    b.deal(None, "won", close=date(2017, 6, 1), amount=3, territory=denver)
+    b.deal(b.bob, "won", close=date(2017, 5, 5), amount=50)  # Denver
+    # Open today. Unassigned: Cal's (he left Denver on May 31) and the house deal without a territory.
+    b.deal(b.cal, "engaging", engage=date(2017, 5, 1), amount=30)
+    b.deal(b.ann, "engaging", engage=date(2017, 6, 1), amount=40)  # Boston
+    b.deal(None, "engaging", engage=date(2017, 6, 1), amount=5)
+    b.deal(None, "engaging", engage=date(2017, 6, 1), amount=9, territory=denver)
+    return b
+
+
+# --- unassigned deals are credited to the root ------------------------------------------------------
+
+
+def test_unassigned_deals_are_credited_to_the_root_so_it_equals_the_organisations_total(unassigned, figures):
+    f = figures(unassigned.org, today=TODAY)
+    # Every closed deal: won 100 + 20 + 7 + 3 + 50, lost 10.
+    assert f.value("won_revenue", "Acme", Q2) == 180
+    assert (f.value("won_deals", "Acme", Q2), f.value("lost_deals", "Acme", Q2)) == (5, 1)
+    # The regions hold only the assigned ones: East Ann's May deal, West Bob's and the Denver house deal.
+    assert f.value("won_revenue", "Acme/East", Q2) == 20
+    assert f.value("won_revenue", "Acme/West", Q2) == 53
+    assert f.value("lost_deals", "Acme/East", Q2) == 0
+    # A rep's own scorecard has all of the rep's deals, assigned or not.
+    assert f.value("won_revenue", unassigned.ann, Q2) == 120
+    # Open today (June 15): all four at the root; Cal's only at the root since he left Denver...
+    assert f.value("open_pipeline_count", "Acme", Q2) == 4
+    assert f.value("open_pipeline_value", "Acme", Q2) == 30 + 40 + 5 + 9
+    assert f.value("open_pipeline_count", "Acme/West", Q2) == 1
+    assert f.value("open_pipeline_count", "Acme/East", Q2) == 1
+    # ...but in Denver at the end of May, when he was still there.
+    assert f.value("open_pipeline_count", "Acme/West", "2017-05") == 1
+
+
+def test_the_data_quality_panel_counts_the_unassigned_deals(unassigned):
+    counts = unassigned_deals(org=unassigned.org, today=TODAY)
+    # Closed: Ann's won and lost deal before May, the house deal without a territory. Open: Cal's, and
+    # the house deal without a territory; not Ann's (Boston today) nor the Denver house deal.
+    assert counts == {"closed": 3, "open": 2, "total": 5}
+    # Before Cal left, his open deal was assigned.
+    assert unassigned_deals(org=unassigned.org, today=date(2017, 5, 31))["open"] == 1
+
+
+def test_a_credited_territory_makes_a_deal_assigned_and_another_reps_assignment_does_not(unassigned):
+    b = unassigned
+    Opportunity.objects.filter(org=b.org, rep=None, territory=None).update(
+        territory=b.territory("Acme/East/Boston")
+    )
+    assert unassigned_deals(org=b.org, today=TODAY) == {"closed": 2, "open": 1, "total": 3}
+    b.rep("Ann2", ("Acme/East", date(2017, 6, 1), None))  # another rep's assignment changes nothing
+    assert unassigned_deals(org=b.org, today=TODAY)["closed"] == 2
