@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -198,6 +199,15 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+    def clean(self) -> None:
+        """A won or lost deal needs a close date (DESIGN §4, decisions): it counts in the period of that
+        date. Reported on the field, so a form shows it there (the database constraint
+        ``opportunity_closed_has_close_date`` is the backstop)."""
+        if self.stage in CLOSED_STAGES and self.close_date is None:
+            raise ValidationError(
+                {"close_date": f"A {self.get_stage_display().lower()} deal needs a close date."}
+            )
 
     @property
     def is_closed(self) -> bool:

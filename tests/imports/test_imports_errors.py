@@ -78,6 +78,11 @@ def test_unknown_stage(acme, tmp_path):
     )
 
 
+def test_a_lost_deal_needs_a_close_date_too(acme, tmp_path):
+    path = write_csv(tmp_path / "o.csv", opportunity_rows({"stage": "lost", "close_date": ""}))
+    assert rejected(acme, path) == ["row 2, column close_date: a lost deal needs a close_date"]
+
+
 def test_duplicate_id_within_the_file(acme, tmp_path):
     path = write_csv(tmp_path / "o.csv", opportunity_rows({}, {"opportunity_id": "OPP-1"}))
     assert rejected(acme, path) == [

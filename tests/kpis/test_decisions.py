@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django import forms
+from django.core.exceptions import ValidationError
 
 from sales.models import Opportunity
 from sales.selectors import unassigned_deals
@@ -79,3 +81,31 @@ def test_a_credited_territory_makes_a_deal_assigned_and_another_reps_assignment_
     assert unassigned_deals(org=b.org, today=TODAY) == {"closed": 2, "open": 1, "total": 3}
     b.rep("Ann2", ("Acme/East", date(2017, 6, 1), None))  # another rep's assignment changes nothing
     assert unassigned_deals(org=b.org, today=TODAY)["closed"] == 2
+
+
+# --- a closed deal needs a close date ---------------------------------------------------------------
+
+
+class OpportunityForm(forms.ModelForm):
+    class Meta:
+        model = Opportunity
+        fields = ["external_id", "stage", "close_date"]
+
+
+@pytest.mark.parametrize("stage", ["won", "lost"])
+def test_a_won_or_lost_deal_needs_a_close_date(build, stage):
+    org = build().org
+    deal = Opportunity(org=org, external_id="D1", stage=stage)
+    with pytest.raises(ValidationError) as raised:
+        deal.full_clean()
+    assert raised.value.message_dict == {"close_date": [f"A {stage} deal needs a close date."]}
+    form = OpportunityForm({"external_id": "D1", "stage": stage}, instance=Opportunity(org=org))
+    assert form.errors == {"close_date": [f"A {stage} deal needs a close date."]}
+    form = OpportunityForm(
+        {"external_id": "D1", "stage": stage, "close_date": "2017-05-02"}, instance=Opportunity(org=org)
+    )
+    assert form.is_valid()
+
+
+def test_an_open_deal_needs_no_close_date(build):
+    Opportunity(org=build().org, external_id="D1", stage="engaging").full_clean()
