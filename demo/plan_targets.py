@@ -19,6 +19,9 @@ from .data import MANAGER_REGION, REGIONS
 from .plan_baselines import MarketSizes, Quotas, period_stats, rep_quotas
 from .plan_records import Draws, Horizon, PlannedDeal, PlannedTarget, PlannedTeam, Roster, at, money
 
+# Successful POCs left unwon per team and quarter: (goal, red flag) of the planning assumption.
+POC_LEFT_OPEN = (Decimal(2), Decimal(5))
+
 
 class KpiDefaults(NamedTuple):
     """What the goals need to know of a template KPI."""
@@ -164,11 +167,11 @@ def _kpi_goal(
         scale = 1 if is_year else 4
         reason = "Share of the annual addressable market" + ("" if is_year else ", per quarter")
         return goal / scale, red / scale, reason
-    if kpi.unit == "count" and goal is not None:
-        # a count's default is meant for one team and quarter
+    if kpi.slug == "poc_success_not_won":
+        # a count has no template default: the plan allows a few per team and quarter
         scale = len(teams) * (4 if is_year else 1)
-        reason = f"Template default per team and quarter, for {len(teams)} teams"
-        return goal * scale, (red * scale if red is not None else None), reason
+        reason = f"At most {POC_LEFT_OPEN[0]} successful POCs left unwon per team and quarter"
+        return POC_LEFT_OPEN[0] * scale, POC_LEFT_OPEN[1] * scale, reason
     if goal is None:
         return _data_goal(planning, kpi, period, teams, base, have_last_year)
     return goal, red, "Company standard (template default)"

@@ -20,6 +20,10 @@ class Unit(models.TextChoices):
     NUMBER = "number", "Number"
 
 
+# Units whose values grow with the scope and the period: no default goal fits them all (DESIGN §4).
+SCALED_UNITS = frozenset({Unit.COUNT, Unit.CURRENCY})
+
+
 class Direction(models.TextChoices):
     HIGHER = "higher", "Higher is better"
     LOWER = "lower", "Lower is better"
@@ -105,8 +109,23 @@ class KPI(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """A metric KPI names a catalog metric and only filters it accepts. (A formula is validated
-        against the organisation's other KPIs by ``services.kpi_create`` / ``kpi_update``.)"""
+        """A metric KPI names a catalog metric and only filters it accepts; a count or currency KPI has no
+        default goal. (A formula is validated against the
+        organisation's other KPIs by ``services.kpi_create`` / ``kpi_update``.)"""
+        if self.unit in SCALED_UNITS:
+            # A count or a sum grows with the territory and the period, so one goal cannot fit every
+            # scope and period (DESIGN §4): its target is explicit or the sum of its children's.
+            message = (
+                f"A {self.get_unit_display().lower()} KPI has no default {{}}: its target is set per "
+                "territory or rep and period, or is the sum of its children's."
+            )
+            errors = {
+                name: message.format(label)
+                for name, label in (("default_goal", "goal"), ("default_red_flag", "red flag"))
+                if getattr(self, name) is not None
+            }
+            if errors:
+                raise ValidationError(errors)
         if self.source == Source.METRIC:
             try:
                 catalog.validate(self.metric, self.metric_filter)

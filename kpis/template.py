@@ -2,6 +2,10 @@
 
 Four perspectives, objectives linked cause→effect, and a KPI for every measure of the source
 material. Data only (no Django): ``kpis.services.scorecard_template_create`` writes it.
+
+Default goals only on scale-free KPIs (fractions, percentages, scores, days): a count or currency KPI
+grows with the territory and the period, so its target is explicit or the sum of its children's, else
+gray "no target" (DESIGN §4; ``KPI.clean`` refuses one).
 """
 
 from __future__ import annotations
@@ -258,15 +262,7 @@ KPIS = [
     ),
     _kpi("sell-solutions", "poc_success_rate", "POC success rate", "fraction", goal=0.7, red=0.5),
     _kpi("sell-solutions", "poc_win_rate", "POC → win conversion", "fraction", goal=0.75, red=0.55),
-    _kpi(
-        "sell-solutions",
-        "poc_success_not_won",
-        "Successful POCs not closed",
-        "count",
-        direction="lower",
-        goal=2,
-        red=5,
-    ),
+    _kpi("sell-solutions", "poc_success_not_won", "Successful POCs not closed", "count", direction="lower"),
     _kpi(
         "leverage-channel",
         "partner_revenue_share",

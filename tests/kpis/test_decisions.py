@@ -4,11 +4,15 @@ tested with the projections, in test_engine.py)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
 
+from kpis.models import KPI
+from kpis.services import target_set
+from kpis.template import KPIS
 from sales.models import Opportunity
 from sales.selectors import unassigned_deals
 
@@ -109,3 +113,51 @@ def test_a_won_or_lost_deal_needs_a_close_date(build, stage):
 
 def test_an_open_deal_needs_no_close_date(build):
     Opportunity(org=build().org, external_id="D1", stage="engaging").full_clean()
+
+
+# --- no default goals on count and currency KPIs ----------------------------------------------------
+
+
+def test_the_template_sets_default_goals_only_on_scale_free_kpis():
+    scaled = [spec for spec in KPIS if spec["unit"] in ("count", "currency")]
+    assert scaled and all(s["default_goal"] is None and s["default_red_flag"] is None for s in scaled)
+    scale_free = [spec for spec in KPIS if spec["unit"] not in ("count", "currency")]
+    assert any(spec["default_goal"] is not None for spec in scale_free)
+
+
+def test_every_template_kpi_is_valid(build):
+    for kpi in KPI.objects.filter(org=build().org):
+        kpi.full_clean()
+
+
+def test_a_count_or_currency_kpi_refuses_a_default_goal(build):
+    b = build()
+    deals = b.kpi("won_deals")
+    deals.default_goal = 5
+    with pytest.raises(ValidationError) as raised:
+        deals.full_clean()
+    assert raised.value.message_dict == {
+        "default_goal": [
+            "A count KPI has no default goal: its target is set per territory or rep and period, or is "
+            "the sum of its children's."
+        ]
+    }
+    revenue = b.kpi("won_revenue")
+    revenue.default_red_flag = 1000
+    with pytest.raises(ValidationError, match="A currency KPI has no default red flag"):
+        revenue.full_clean()
+    rate = b.kpi("win_rate")  # a fraction: scale-free, a default goal fits every scope and period
+    rate.default_goal, rate.default_red_flag = Decimal("0.6"), Decimal("0.5")
+    rate.full_clean()
+
+
+def test_a_count_kpi_without_a_target_is_gray_no_target_and_sums_its_childrens(unassigned, figures):
+    b = unassigned
+    pocs = b.kpi("poc_success_not_won")
+    f = figures(b.org, today=TODAY)
+    row = f.row(pocs, "Acme", Q2)
+    assert (row.actual, row.goal, row.status, row.status_reason) == (0, None, "gray", "no target")
+    target_set(kpi=pocs, territory=b.territory("Acme/East/Boston"), period=Q2, goal=2, red_flag=4)
+    target_set(kpi=pocs, territory=b.territory("Acme/West/Denver"), period=Q2, goal=1, red_flag=3)
+    row = figures(b.org, today=TODAY).row(pocs, "Acme", Q2)
+    assert (row.goal, row.red_flag) == (3, 7)
