@@ -161,12 +161,6 @@ def _kpi_goal(
     goal, red = kpi.default_goal, kpi.default_red_flag
     if kpi.slug == "rep_turnover" and is_year:
         return Decimal("0.12"), Decimal("0.2"), "Yearly turnover ceiling"
-    if kpi.slug == "market_share":
-        assert goal is not None and red is not None
-        # market_size is the annual addressable market, so a quarter holds a quarter of the share
-        scale = 1 if is_year else 4
-        reason = "Share of the annual addressable market" + ("" if is_year else ", per quarter")
-        return goal / scale, red / scale, reason
     if kpi.slug == "poc_success_not_won":
         # a count has no template default: the plan allows a few per team and quarter
         scale = len(teams) * (4 if is_year else 1)

@@ -1,7 +1,12 @@
 """A small, safe expression language for formula KPIs. Pure Python: no Django imports, never eval.
 
-Grammar: numbers, KPI slugs, + − * / ( ) and unary minus. Division by zero and missing
-operands give None (null), never an exception.
+Grammar: numbers, KPI slugs, the reserved name ``months``, + − * / ( ) and unary minus. Division by
+zero and missing operands give None (null), never an exception.
+
+``months`` is the length of the period being computed in months (1 for a month, 3 for a quarter, 12
+for a year), so a formula can pro-rate an annual figure: ``won_revenue / (market_size * months / 12)``
+is the share of an annual market won in the period (DESIGN §4). The evaluator resolves it per period
+like a KPI, which is why no KPI may take the name.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from dataclasses import dataclass
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/×÷()]))"
 )
+
+
+# The period's length in months: a name formulas may use beside KPI slugs, never a KPI's slug.
+PERIOD_MONTHS = "months"
+RESERVED = frozenset({PERIOD_MONTHS})
 
 
 class FormulaError(ValueError):
@@ -159,8 +169,10 @@ def validate(slug: str, text: str, formulas: Mapping[str, str], known: Iterable[
 
     ``formulas`` maps the other formula KPIs' slugs to their formula text; ``known`` is every KPI slug.
     """
+    if slug in RESERVED:
+        raise FormulaError(f"{slug!r} is a reserved name (the period's length in months)")
     node = parse(text)
-    known_set = set(known) | {slug}
+    known_set = set(known) | {slug} | RESERVED
     unknown = sorted(references(node) - known_set)
     if unknown:
         raise FormulaError(f"unknown KPI {', '.join(unknown)}")

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from . import catalog
+from . import formula as formula_lang
 
 
 class Unit(models.TextChoices):
@@ -110,8 +111,12 @@ class KPI(models.Model):
 
     def clean(self) -> None:
         """A metric KPI names a catalog metric and only filters it accepts; a count or currency KPI has no
-        default goal. (A formula is validated against the
+        default goal; no KPI takes a name formulas reserve. (A formula is validated against the
         organisation's other KPIs by ``services.kpi_create`` / ``kpi_update``.)"""
+        if self.slug in formula_lang.RESERVED:
+            raise ValidationError(
+                {"slug": f"{self.slug!r} is reserved in formulas (the period's length in months)."}
+            )
         if self.unit in SCALED_UNITS:
             # A count or a sum grows with the territory and the period, so one goal cannot fit every
             # scope and period (DESIGN §4): its target is explicit or the sum of its children's.

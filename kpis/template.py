@@ -154,6 +154,7 @@ KPIS = [
         "market_size",
         "Addressable market size",
         "currency",
+        # an annual figure whatever the period it is entered for: a quarter's or year's is the latest one
         time="last",
         tree="sum",
         weight=0,
@@ -164,7 +165,8 @@ KPIS = [
         "Market share",
         "fraction",
         source="formula",
-        formula="won_revenue / market_size",
+        # market_size is an annual figure: pro-rated to the period's length (DESIGN §4)
+        formula="won_revenue / (market_size * months / 12)",
         goal=0.12,
         red=0.08,
         weight=2,

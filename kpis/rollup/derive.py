@@ -119,6 +119,8 @@ class Values:
         if isinstance(node, formula_lang.Num):
             return np.full((self.scopes.size, self.grid.size), float(node.value))
         if isinstance(node, formula_lang.Ref):
+            if node.slug == formula_lang.PERIOD_MONTHS:
+                return np.repeat(self.grid.month_count[None, :], self.scopes.size, axis=0)
             kpi = self.kpi_by_slug.get(node.slug)
             return self.value(kpi)[0] if kpi else np.full((self.scopes.size, self.grid.size), NAN)
         if isinstance(node, formula_lang.Neg):

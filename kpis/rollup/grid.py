@@ -40,6 +40,8 @@ class Grid:
         m, q, y = np.arange(nm), np.arange(nq), np.arange(len(self.years))
         self.col_year = np.concatenate([m // 12, q // 4, y])
         self.col_slot = np.concatenate([m % 12, 12 + q % 4, np.full(len(y), 16)])
+        # Each column's length in months: a formula's ``months`` (kpis.formula).
+        self.month_count = np.concatenate([np.full(nm, 1.0), np.full(nq, 3.0), np.full(len(y), 12.0)])
 
     def _shifted(self, move: Callable[[P.Period], P.Period]) -> np.ndarray:
         return np.array([self.index.get(move(p).key, -1) for p in self.periods])

@@ -664,6 +664,10 @@ class Engine:
         return Value(formula_lang.evaluate(node, lambda slug: self._ref(slug, scope, period)))
 
     def _ref(self, slug: str, scope: Scope, period: P.Period) -> float | None:
+        if slug == "months":  # the period's length in months, reserved in formulas
+            return float(
+                (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
+            )
         kpi = self.kpi_by_slug.get(slug)
         if kpi is None:
             return None

@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from kpis.models import KPI
-from kpis.services import target_set
+from kpis.services import measurement_set, target_set
 from kpis.template import KPIS
 from sales.models import Opportunity
 from sales.selectors import unassigned_deals
@@ -113,6 +113,40 @@ def test_a_won_or_lost_deal_needs_a_close_date(build, stage):
 
 def test_an_open_deal_needs_no_close_date(build):
     Opportunity(org=build().org, external_id="D1", stage="engaging").full_clean()
+
+
+# --- market share pro-rates the annual market size --------------------------------------------------
+
+
+def test_market_share_is_won_revenue_over_the_annual_market_size_pro_rated_to_the_period(build, figures):
+    b = build()
+    rep = b.rep("Ann", ("Acme/East", date(2017, 1, 1), None))
+    for day, amount in ((date(2017, 1, 20), 100), (date(2017, 2, 10), 50), (date(2017, 5, 5), 60)):
+        b.deal(rep, "won", close=day, amount=amount)
+    b.deal(rep, "won", close=date(2017, 11, 3), amount=90)
+    market, acme = b.kpi("market_size"), b.territory("Acme")
+    measurement_set(kpi=market, territory=acme, period="2017-01", value=1200)  # annual figures
+    measurement_set(kpi=market, territory=acme, period=Q2, value=2400)
+    f = figures(b.org)
+    # A month: 100 ÷ (1200 × 1/12) = 100 ÷ 100.
+    assert f.value("market_share", "Acme", "2017-01") == pytest.approx(1.0)
+    assert f.value("market_share", "Acme", "2017-02") is None  # no market size for February
+    # A quarter's market size is its last month's (time aggregation "last"), still the annual figure:
+    # Q1 (100 + 50) ÷ (1200 × 3/12) = 150 ÷ 300; Q2 60 ÷ (2400 × 3/12) = 60 ÷ 600.
+    assert f.value("market_size", "Acme", "2017-Q1") == 1200
+    assert f.value("market_share", "Acme", "2017-Q1") == pytest.approx(0.5)
+    assert f.value("market_share", "Acme", Q2) == pytest.approx(0.1)
+    # The year's is its last quarter's entry (Q2): (100 + 50 + 60 + 90) ÷ (2400 × 12/12).
+    assert f.value("market_size", "Acme", "2017") == 2400
+    assert f.value("market_share", "Acme", "2017") == pytest.approx(300 / 2400)
+    assert f.value("market_share", "Acme/East", "2017") is None  # the market size is the root's
+
+
+def test_a_formula_cannot_be_shadowed_by_a_kpi_named_months(build):
+    kpi = build().kpi("nps")
+    kpi.slug = "months"
+    with pytest.raises(ValidationError, match="reserved in formulas"):
+        kpi.full_clean()
 
 
 # --- no default goals on count and currency KPIs ----------------------------------------------------

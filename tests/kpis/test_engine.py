@@ -184,7 +184,8 @@ def test_formula_kpi_and_division_by_zero(two_regions, figures):
     measurement_set(kpi=b.kpi("market_size"), territory=b.territory("Acme"), period="2017-Q2", value=600)
     measurement_set(kpi=b.kpi("market_size"), territory=b.territory("Acme"), period="2017-Q3", value=0)
     f = figures(b.org)
-    assert f.value("market_share", "Acme", Q2) == pytest.approx(150 / 600)
+    # market_share = won_revenue / (market_size * months / 12): an annual market size, pro-rated.
+    assert f.value("market_share", "Acme", Q2) == pytest.approx(150 / (600 * 3 / 12))
     assert f.value("market_share", "Acme", "2017-Q3") is None
 
 

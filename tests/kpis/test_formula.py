@@ -45,6 +45,15 @@ def test_validate_refuses_unknown_slugs_and_cycles():
     assert formula.references(formula.validate("s", "won / size", {}, ["won", "size"])) == {"won", "size"}
 
 
+def test_months_is_the_periods_length_reserved_beside_the_kpi_slugs():
+    node = formula.validate("share", "won / (size * months / 12)", {}, ["won", "size", "share"])
+    assert formula.references(node) == {"won", "size", "months"}
+    # The evaluator resolves it per period: a quarter of an annual 1200 is 300.
+    assert formula.evaluate(node, {"won": 150, "size": 1200, "months": 3}) == 0.5
+    with pytest.raises(formula.FormulaError, match="'months' is a reserved name"):
+        formula.validate("months", "won * 2", {}, ["won"])
+
+
 def test_evaluation_order_puts_dependencies_first():
     order = formula.evaluation_order({"x": "y + 1", "y": "won * 2", "z": "x + y"})
     assert order.index("y") < order.index("x") < order.index("z")
