@@ -16,6 +16,8 @@ Absent fields are all null, except:
   otherwise they are read from that period's actuals;
 - ``goal`` / ``red_flag`` hold targets set explicitly or summed from child territories; where they are
   null the KPI's default goal applies, and a missing red flag is the goal ∓ the KPI's tolerance.
+- ``pipeline`` is 1 where ``projected`` is actual + open pipeline × the trailing win rate; a projection
+  without it is the run rate (read as ``projection_method``).
 
 Scores, statuses, change % and pace are derived on reading (``kpis.scoring``), so they can never
 disagree with the stored actual and targets they come from.
@@ -38,12 +40,19 @@ from . import scoring
 from .models import KPI, RollupRun, ScopeRollup
 from .rollup.result import FIELDS, Batch
 
-VERSION = 2
+VERSION = 3
+# Version 2 rows differ only in lacking the ``pipeline`` field; migration 0010 requests the full
+# recompute that rewrites them, and until then they read with every projection as the run rate.
+READABLE = frozenset({2, VERSION})
 SLOTS = 17
 BIT = {name: 1 << i for i, name in enumerate(FIELDS)}
 COLUMNS = ["org_id", "run_id", "territory_id", "rep_id", "year", "data"]
 
 Scope = tuple[str, int]  # ("t", territory id) or ("r", rep id)
+
+# How a projection was made (DESIGN §4, pace): "why this colour" names it.
+RUN_RATE = "run rate"
+PIPELINE = "pipeline"
 
 
 def row_of(org: Organization, period_key: str) -> tuple[str, int]:
@@ -147,7 +156,7 @@ def _bits(flags: np.ndarray, words: int) -> np.ndarray:
 
 
 def slot_lengths(data: bytes) -> np.ndarray:
-    if data[0] != VERSION:
+    if data[0] not in READABLE:
         raise ValueError(f"unknown rollup format {data[0]}")
     return np.frombuffer(data, dtype="<u4", count=data[1], offset=2)
 
@@ -158,7 +167,7 @@ def decode(data: bytes, slot: int, kpi_count: int) -> dict[str, np.ndarray] | No
     if not lengths[slot]:
         return None
     at = 2 + 4 * len(lengths) + int(lengths[:slot].sum())
-    mask = data[at]
+    mask = int.from_bytes(data[at : at + 8], "little")
     at += 8
     size = 8 * _words(kpi_count)
     out = {}
@@ -298,6 +307,9 @@ class StoredRows:
         score = scoring.score(actual, goal, red)
         projected = self._field(key, scope, kpi, "projected")
         pace_score = scoring.score(projected, goal, red) if projected is not None else None
+        method = None
+        if projected is not None:
+            method = PIPELINE if self._field(key, scope, kpi, "pipeline") else RUN_RATE
         return {
             "actual": actual,
             "goal": goal,
@@ -313,6 +325,7 @@ class StoredRows:
             "projected": projected,
             "pace_score": pace_score,
             "pace_status": scoring.status(pace_score) if projected is not None else "",
+            "projection_method": method,
         }
 
 
@@ -334,5 +347,5 @@ PAGE_NUMBER_FIELDS = ("pace_score",)
 
 def _empty() -> dict:
     row: dict = dict.fromkeys(NUMBER_FIELDS + PAGE_NUMBER_FIELDS)
-    row.update(status=scoring.GRAY, status_reason="no data", pace_status="")
+    row.update(status=scoring.GRAY, status_reason="no data", pace_status="", projection_method=None)
     return row

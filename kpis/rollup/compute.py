@@ -161,6 +161,6 @@ class Rollup:
         for kpi in inputs.kpis:
             value, coverage = values.value(kpi)
             goal, red, has_goal = targets.of(kpi)
-            projected = projection(kpi, value, grid, sums, self.today)
-            figures.append(KpiFigures(kpi, value, coverage, goal, red, has_goal, projected))
+            projected, by_pipeline = projection(kpi, value, grid, sums, self.today) or (None, None)
+            figures.append(KpiFigures(kpi, value, coverage, goal, red, has_goal, projected, by_pipeline))
         return assemble(figures, grid, inputs.scopes, self.stored_keys, period_keys)

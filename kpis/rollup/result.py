@@ -14,7 +14,9 @@ from kpis.models import KPI, Source
 from .arrays import NAN
 from .grid import Grid, Scopes
 
-FIELDS = ("actual", "previous", "last_year", "goal", "red_flag", "coverage", "projected")
+# ``pipeline``: 1 where the projection is actual + open pipeline × trailing win rate, null where it is the
+# run rate (kpis.rollup.targets.projection).
+FIELDS = ("actual", "previous", "last_year", "goal", "red_flag", "coverage", "projected", "pipeline")
 Array = np.ndarray
 
 
@@ -49,6 +51,7 @@ class KpiFigures:
     red_flag: Array
     has_goal: Array  # explicit, summed from children or the KPI default
     projected: Array | None
+    by_pipeline: Array | None  # where the projection is pipeline-weighted (else the run rate)
 
 
 def assemble(
@@ -123,6 +126,8 @@ def _fields(
             put("coverage", k, f.coverage[s_idx, c_idx])
         if f.projected is not None:
             put("projected", k, f.projected[s_idx, c_idx])
+        if f.by_pipeline is not None:
+            put("pipeline", k, np.where(f.by_pipeline[s_idx, c_idx], 1.0, NAN))
     fields = {"actual": (np.arange(n), actual)}
     sparse_cells = {name: cells for name, (cells, _to) in compared.items()}
     for name, by_kpi in sparse.items():

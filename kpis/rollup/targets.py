@@ -89,12 +89,17 @@ def _resolved(kpi: KPI, goal: Array, red: Array) -> tuple[Array, Array]:
     return goal, np.where(np.isnan(red) & ~np.isnan(goal), goal - delta if higher else goal + delta, red)
 
 
-def projection(kpi: KPI, value: Array, grid: Grid, sums: dict[str, Array], today: int) -> Array | None:
-    """Projected value in the live periods of a cumulative KPI (None when there is nothing to project)."""
+def projection(
+    kpi: KPI, value: Array, grid: Grid, sums: dict[str, Array], today: int
+) -> tuple[Array, Array] | None:
+    """Projected value in the live periods of a cumulative KPI, and where the pipeline-weighted method
+    produced it (elsewhere: the run rate), so the page can name the method (None when there is nothing
+    to project)."""
     live = np.flatnonzero((grid.start <= today) & (today < grid.end))
     if not kpi.is_cumulative or len(live) == 0:
         return None
     out = np.full(value.shape, NAN)
+    by_pipeline = np.zeros(value.shape, dtype=bool)
     pipeline = (
         PIPELINE_METRICS.get(kpi.metric)
         if kpi.source == Source.METRIC and kpi.transform == Transform.VALUE
@@ -109,6 +114,7 @@ def projection(kpi: KPI, value: Array, grid: Grid, sums: dict[str, Array], today
             won = sums["won"][:, quarters].sum(1)
             lost = sums["lost"][:, quarters].sum(1)
             weighted = value[:, c] + sums[pipeline][:, c] * ratio(won, won + lost)
-            projected = np.where(won + lost >= PIPELINE_MIN_CLOSED, weighted, projected)
+            by_pipeline[:, c] = won + lost >= PIPELINE_MIN_CLOSED
+            projected = np.where(by_pipeline[:, c], weighted, projected)
         out[:, c] = projected
-    return out
+    return out, by_pipeline & ~np.isnan(out)

@@ -41,6 +41,7 @@ class Figures:
     last_year: float | None
     yoy_pct: float | None
     projected: float | None
+    projection_method: str | None
 
 
 FIELDS = tuple(f.name for f in fields(Figures))

@@ -112,6 +112,7 @@ class Row:
     projected: float | None
     pace_score: float | None
     pace_status: str
+    projection_method: str | None  # "run rate" | "pipeline" | None
 
 
 class Engine:
@@ -736,18 +737,19 @@ class Engine:
             reason = ""
         previous = self.value(kpi, scope, period.previous()).actual
         last_year = self.value(kpi, scope, period.last_year()).actual
-        projected = pace_score = None
+        projected = pace_score = method = None
         if kpi.is_cumulative and value.actual is not None and period.start <= self.today < period.end:
             share = period.elapsed_share(self.today)
             if share > 0:
-                projected = value.actual / share
+                projected, method = value.actual / share, "run rate"
                 if (
                     share < PIPELINE_BETTER_BEFORE
                     and kpi.source == Source.METRIC
                     and kpi.transform == Transform.VALUE
                 ):
                     weighted = self._pipeline_projection(kpi.metric, scope, period, value.actual)
-                    projected = weighted if weighted is not None else projected
+                    if weighted is not None:
+                        projected, method = weighted, "pipeline"
                 pace_score = scoring.score(projected, goal, red)
         return Row(
             kpi=kpi,
@@ -767,6 +769,7 @@ class Engine:
             projected=projected,
             pace_score=pace_score,
             pace_status=scoring.status(pace_score) if projected is not None else "",
+            projection_method=method,
         )
 
     def _pipeline_projection(

@@ -27,7 +27,14 @@ def stored_figures(org: Organization) -> list[tuple]:
             for kpi in kpis:
                 figures = stored.row(kpi, scope)
                 out.append(
-                    (period, scope, kpi.slug, *(figures[name] for name in NUMBER_FIELDS), figures["status"])
+                    (
+                        period,
+                        scope,
+                        kpi.slug,
+                        *(figures[name] for name in NUMBER_FIELDS),
+                        figures["status"],
+                        figures["projection_method"],
+                    )
                 )
     return out
 

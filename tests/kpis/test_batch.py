@@ -36,6 +36,7 @@ FIELDS = (
     "projected",
     "pace_score",
     "pace_status",
+    "projection_method",
 )
 _slugs = itertools.count()
 

@@ -206,6 +206,10 @@ def test_projection_for_the_current_period(two_regions, figures):
     row = figures(two_regions.org, today=today).row("won_revenue", "Acme", Q2)
     assert row.actual == 150
     assert row.projected == pytest.approx(150 / Q2.elapsed_share(today))
+    assert row.projection_method == "run rate"
+    # Not cumulative: a rate is not projected, and no method is named.
+    rate = figures(two_regions.org, today=today).row("win_rate", "Acme", Q2)
+    assert (rate.projected, rate.projection_method) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -298,7 +302,12 @@ def test_early_in_a_period_projection_uses_pipeline_weighted_by_trailing_win_rat
     q1 = periods.parse("2017-Q1")
     row = figures(b.org, today=date(2017, 1, 20)).row("won_revenue", "Acme", q1)
     assert row.projected == pytest.approx(50 + 400 * 0.75)
+    assert row.projection_method == "pipeline"
+    # The same day, a cumulative KPI the pipeline does not project takes the run rate.
+    opened = figures(b.org, today=date(2017, 1, 20)).row("new_opportunities", "Acme", q1)
+    assert (opened.actual, opened.projection_method) == (2, "run rate")
     later = figures(b.org, today=date(2017, 3, 1)).row("won_revenue", "Acme", q1)
     assert later.projected == pytest.approx(
         50 / q1.elapsed_share(date(2017, 3, 1))
     )  # run rate once past half
+    assert later.projection_method == "run rate"

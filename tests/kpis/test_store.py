@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,3 +75,26 @@ def test_decoding_a_row_gives_back_every_encoded_value(batch):
     for s, y in {(s, y) for s, y, _slot in cells}:
         empty = set(range(store.SLOTS)) - {slot for cs, cy, slot in cells if (cs, cy) == (s, y)}
         assert all(store.decode(row(s, y), slot, K) is None for slot in empty)
+
+
+def test_rows_of_the_previous_version_still_read_and_unknown_versions_do_not():
+    """Version 2 lacked only the ``pipeline`` field: its rows read the same until the recompute the
+    migration requests rewrites them."""
+    n = 2
+    batch = Batch(
+        kpi_ids=[100, 101],
+        territory_ids=np.array([11]),
+        rep_ids=np.array([], dtype=np.int64),
+        years=["2017"],
+        scope=np.zeros(n, dtype=np.int64),
+        year=np.zeros(n, dtype=np.int64),
+        slot=np.array([0, 16]),
+        fields={"actual": (np.arange(n), np.array([[1.5, 0.0], [np.nan, 7.0]]))},
+    )
+    (row,) = store.encode(batch, org_id=1, run_id=2)
+    data = row[5]
+    assert data[0] == store.VERSION
+    old = bytes([2]) + data[1:]
+    assert np.array_equal(store.decode(old, 16, 2)["actual"], [np.nan, 7.0], equal_nan=True)
+    with pytest.raises(ValueError, match="unknown rollup format 1"):
+        store.decode(bytes([1]) + data[1:], 0, 2)
