@@ -41,7 +41,7 @@ from .models import KPI, RollupRun, ScopeRollup
 from .rollup.result import FIELDS, Batch
 
 VERSION = 3
-# Version 2 rows differ only in lacking the ``pipeline`` field; migration 0010 requests the full
+# Version 2 rows differ only in lacking the ``pipeline`` field; migration 0011 requests the full
 # recompute that rewrites them, and until then they read with every projection as the run rate.
 READABLE = frozenset({2, VERSION})
 SLOTS = 17
