@@ -14,7 +14,9 @@ Columns (per scope and period; money in the organisation's currency, days as num
   ``cycle_deals`` (deals with an engage date), ``partner_won``, ``partner_lost``, ``partner_won_amount``,
   ``play_won``, ``play_lost``, ``deliverable_won``, ``deliverable_lost``, ``poc_success_won``,
   ``poc_success_lost``, ``cross_brand_deals``; per certification filter ``cert_won`` and ``cert_lost``
-  (deals whose rep held a matching certification on the close date);
+  (deals whose rep held a matching certification on the close date); ``first_wins`` (won deals that are
+  their account's first won deal in the organisation's whole history: the earliest close date, the
+  lowest id on a tie — so each account is counted once ever, in the period and scopes of that deal);
 - when engaged (else created): ``new``, ``cohort_won`` (of those, won so far), ``play_new``;
   ``poc_success`` / ``poc_failure``: finished POCs, counted at close, or when engaged on a deal still open;
 - at period end: ``open_count``, ``open_value`` (amount, else the products' list price),
@@ -28,6 +30,10 @@ Columns (per scope and period; money in the organisation's currency, days as num
   ``reps_with_target`` / ``reps_at_target`` (active reps with a won-revenue target / meeting it); per
   filter ``certified_reps`` (reps at the snapshot holding a matching certification), ``programme_reps``
   (active reps in a matching programme during the period) and ``certs_earned``.
+
+``new_customers`` counts accounts whose first won deal ever closes in the period, credited where that deal
+is (its rep's territory subtree on the close date, and the rep): an account won again later is not new
+again, and one first won in another territory is new there only. It adds up over territories.
 """
 
 from __future__ import annotations
@@ -111,6 +117,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("profit_margin", "Profit margin", FRACTION, lambda c: c.ratio(c["profit"], c["profit_revenue"])),
     # Customer
     Metric("active_customers", "Active customers", COUNT, _column("customers"), additive=True),
+    Metric("new_customers", "New customers", COUNT, _column("first_wins"), additive=True),
     Metric(
         "customer_retention",
         "Customer retention",

@@ -165,6 +165,7 @@ KPIS = [
         red=0.08,
         weight=2,
     ),
+    _kpi("win-the-market", "new_customers", "New customers", "count", **CUMULATIVE),
     _kpi(
         "win-the-market",
         "cross_brand_penetration",

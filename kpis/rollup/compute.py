@@ -69,10 +69,13 @@ class Rollup:
             first = min(p.start for p in self.window)
             self.grid = Grid(min(first, last), min(max(p.end for p in self.window), last), fsm)
             where = window_sql(
-                date.fromordinal(int(self.grid.start[0])), date.fromordinal(int(self.grid.end.max()))
+                org.pk,
+                date.fromordinal(int(self.grid.start[0])),
+                date.fromordinal(int(self.grid.end.max())),
             )
         if self.warm is None:
             self.deals = read_deals(org.pk, inputs.scopes, inputs.products, where, absent)
+            self.deals.mark_first_wins()
         else:
             self.deals = self.warm.deals
         self.counter = self._counter()

@@ -474,3 +474,47 @@ def test_programme_participation_overlapping_the_period(teams, figures):
     assert f.value(pct, "Acme/West", "2017-Q1") == pytest.approx(1 / 3)  # Fay of Dan, Dee, Fay
     # Q3 active: Ann, Bob, Cat, Dan, Eve, Gus; in diversity: Ann, Bob, Gus.
     assert f.value(pct, "Acme", "2017-Q3") == pytest.approx(3 / 6)
+
+
+def test_new_customers_count_each_account_once_at_its_first_won_deal(teams, figures):
+    b = teams
+    gus = b.rep("Gus", ("Acme/East/Boston", START, d(5, 31)), ("Acme/West/Denver", d(6, 1), None))
+    A, B, C, D, E, F = (b.account(name) for name in "ABCDEF")
+    b.deal(b.ann, "won", close=d(11, 10, 2016), amount=10, account=A)  # A new in 2016-Q4 (Boston)
+    b.deal(b.ann, "won", close=d(2, 1), amount=10, account=A)  # won again: not new again
+    b.deal(b.dan, "won", close=d(5, 1), amount=10, account=A)  # nor in another territory
+    b.deal(b.ann, "lost", close=d(1, 10), amount=10, account=B)  # a loss makes no customer
+    b.deal(b.bob, "won", close=d(2, 15), amount=10, account=B)  # B new in Q1 (NYC)
+    b.deal(b.dan, "won", close=d(3, 1), amount=10, account=B)  # won again in Denver: not new there
+    b.deal(b.dan, "won", close=d(4, 10), amount=10, account=C)  # C new in Q2 (Denver)
+    b.deal(b.ann, "won", close=d(4, 20), amount=10, account=C)  # not new in Boston
+    b.deal(b.ann, "won", close=d(5, 5), amount=10, account=D)  # D: two wins the same day, Ann's first
+    b.deal(b.bob, "won", close=d(5, 5), amount=10, account=D)
+    b.deal(b.ann, "engaging", engage=d(5, 6), amount=10, account=E)  # open: E is no customer yet
+    b.deal(b.bob, "won", close=d(5, 7), amount=10)  # no account
+    b.deal(gus, "won", close=d(6, 10), amount=10, account=F)  # F new in Denver (Gus moved on 06-01)
+    f = figures(b.org)
+    new = b.kpi("new_customers")
+    assert f.value(new, "Acme", "2016-Q4") == 1
+    assert f.value(new, "Acme/East/Boston", "2016-Q4") == 1
+    # Q1: B only, in NYC; Boston won A again and Denver B again.
+    assert f.value(new, "Acme", "2017-Q1") == 1
+    assert f.value(new, "Acme/East", "2017-Q1") == 1
+    assert f.value(new, "Acme/East/NYC", "2017-Q1") == 1
+    assert f.value(new, "Acme/East/Boston", "2017-Q1") == 0
+    assert f.value(new, "Acme/West", "2017-Q1") == 0
+    # Q2: C (Denver), D (Boston), F (Denver) — four active customers, three of them new.
+    assert f.value(new, "Acme", "2017-Q2") == 3
+    assert f.value("active_customers", "Acme", "2017-Q2") == 4
+    assert f.value(new, "Acme/East", "2017-Q2") == 1
+    assert f.value(new, "Acme/East/Boston", "2017-Q2") == 1
+    assert f.value(new, "Acme/East/NYC", "2017-Q2") == 0
+    assert f.value(new, "Acme/West", "2017-Q2") == 2
+    assert f.value(new, b.ann, "2017-Q2") == 1
+    assert f.value(new, b.bob, "2017-Q2") == 0
+    assert f.value(new, b.dan, "2017-Q2") == 1
+    assert f.value(new, gus, "2017-Q2") == 1
+    assert f.value(new, "Acme", "2017-05") == 1  # D (Ann's); A's win in May was not a first
+    # Years add up once per account: 2016 A; 2017 B, C, D, F.
+    assert f.value(new, "Acme", "2016") == 1
+    assert f.value(new, "Acme", "2017") == 4
