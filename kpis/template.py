@@ -200,6 +200,15 @@ KPIS = [
         **FORWARD,
     ),
     _kpi("build-pipeline", "open_pipeline_count", "Open opportunities", "count", **FORWARD),
+    _kpi(
+        "build-pipeline",
+        "pipeline_coverage",
+        "Pipeline coverage of the remaining quota",
+        "fraction",
+        goal=3,
+        red=2,
+        **FORWARD,
+    ),
     _kpi("build-pipeline", "new_opportunities", "New opportunities", "count", **CUMULATIVE, **FORWARD),
     _kpi(
         "build-pipeline",

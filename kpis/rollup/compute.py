@@ -156,10 +156,14 @@ class Rollup:
             None if revenue_kpi is None else inputs.targets.get(revenue_kpi.id, []),
             sums["won_amount"],
         )
-        values = Values(
-            grid, inputs.scopes, Columns(sums, distinct), inputs.measurements, inputs.kpis, self.today
-        )
+        values: Values  # targets read their rows through it, and a column of it reads targets
         targets = Targets(inputs.scopes, lambda kpi: values.sparse(inputs.targets, kpi.id))
+        columns = Columns(
+            sums,
+            distinct,
+            {"won_revenue_goal": lambda: targets.goal(revenue_kpi) if revenue_kpi else values.nothing},
+        )
+        values = Values(grid, inputs.scopes, columns, inputs.measurements, inputs.kpis, self.today)
         figures = []
         for kpi in inputs.kpis:
             value, coverage = values.value(kpi)

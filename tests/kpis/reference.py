@@ -510,6 +510,12 @@ class Engine:
                 return len(a.accounts)
             case "new_customers":
                 return a.new_customers
+            case "pipeline_coverage":
+                revenue_kpi = self.kpi_by_slug.get("won_revenue")
+                goal = None if revenue_kpi is None else self.target(revenue_kpi, scope, period)[0]
+                if goal is None or goal - a.won_amount <= 0:
+                    return None  # no quota, or quota met: nothing left to cover
+                return a.open_value / (goal - a.won_amount)
             case "customer_retention":
                 before = self.acc.get((scope, period.previous().key))
                 if before is None or not before.accounts:
