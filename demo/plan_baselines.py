@@ -104,6 +104,7 @@ def period_stats(
     ]
     headcount = sum(1 for r in roster.reps if r.team_on(end) in teams) or 1
     won_revenue = sum(d.value for d in won)
+    first_wins = _first_wins(deals)
     return {
         "won_revenue": won_revenue,
         "won_deals": len(won),
@@ -112,6 +113,11 @@ def period_stats(
         "gross_profit": sum(float(d.profit or 0) for d in won),
         "avg_deal_size": won_revenue / len(won) if won else 0.0,
         "active_customers": len({d.account.index for d in won}),
+        "new_customers": sum(
+            1
+            for i, d in enumerate(deals)
+            if i in first_wins and d.credit_team in teams and d.closed and period.contains(d.closed)
+        ),
         "open_pipeline_count": len(open_at_end),
         "open_pipeline_value": sum(
             float(d.amount if d.amount is not None else d.list_price) for d in open_at_end
@@ -128,3 +134,12 @@ def period_stats(
         ),
         "headcount": headcount,
     }
+
+
+def _first_wins(deals: list[PlannedDeal]) -> set[int]:
+    """Positions of each account's first won deal: the earliest close, the first planned on a tie."""
+    first: dict[int, tuple[date, int]] = {}
+    for i, d in enumerate(deals):
+        if d.stage == Stage.WON and d.closed:
+            first[d.account.index] = min(first.get(d.account.index, (d.closed, i)), (d.closed, i))
+    return {i for _closed, i in first.values()}

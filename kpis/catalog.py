@@ -14,7 +14,9 @@ Columns (per scope and period; money in the organisation's currency, days as num
   ``cycle_deals`` (deals with an engage date), ``partner_won``, ``partner_lost``, ``partner_won_amount``,
   ``play_won``, ``play_lost``, ``deliverable_won``, ``deliverable_lost``, ``poc_success_won``,
   ``poc_success_lost``, ``cross_brand_deals``; per certification filter ``cert_won`` and ``cert_lost``
-  (deals whose rep held a matching certification on the close date);
+  (deals whose rep held a matching certification on the close date); ``first_wins`` (won deals that are
+  their account's first won deal in the organisation's whole history: the earliest close date, the
+  lowest id on a tie — so each account is counted once ever, in the period and scopes of that deal);
 - when engaged (else created): ``new``, ``cohort_won`` (of those, won so far), ``play_new``;
   ``poc_success`` / ``poc_failure``: finished POCs, counted at close, or when engaged on a deal still open;
 - at period end: ``open_count``, ``open_value`` (amount, else the products' list price),
@@ -27,7 +29,15 @@ Columns (per scope and period; money in the organisation's currency, days as num
   ``reps_at_snapshot`` (on the first day, the last day, the last day or today if earlier),
   ``reps_with_target`` / ``reps_at_target`` (active reps with a won-revenue target / meeting it); per
   filter ``certified_reps`` (reps at the snapshot holding a matching certification), ``programme_reps``
-  (active reps in a matching programme during the period) and ``certs_earned``.
+  (active reps in a matching programme during the period) and ``certs_earned``;
+- targets: ``won_revenue_goal``, the goal of the ``won_revenue`` KPI as its row shows it (explicit, else
+  the sum of the child territories' goals, else the KPI's default; null without one).
+
+``new_customers`` counts accounts whose first won deal ever closes in the period, credited where that deal
+is (its rep's territory subtree on the close date, and the rep): an account won again later is not new
+again, and one first won in another territory is new there only. It adds up over territories.
+``pipeline_coverage`` = open pipeline value at period end ÷ remaining quota (the won-revenue goal − won
+revenue so far), null without a goal or once it is met.
 """
 
 from __future__ import annotations
@@ -89,6 +99,12 @@ def _certified_win_rate_lift(c: Columns) -> Any:
     return certified - others
 
 
+def _pipeline_coverage(c: Columns) -> Any:
+    """A ratio, not a share: 3.0 = three times the quota still to win is in the pipeline."""
+    remaining = c["won_revenue_goal"] - c["won_amount"]  # null without a goal, so never > 0
+    return c.null_unless(remaining > 0, c.ratio(c["open_value"], remaining))
+
+
 def _column(name: str) -> Callable[[Columns], Any]:
     return lambda c: c[name]
 
@@ -111,6 +127,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("profit_margin", "Profit margin", FRACTION, lambda c: c.ratio(c["profit"], c["profit_revenue"])),
     # Customer
     Metric("active_customers", "Active customers", COUNT, _column("customers"), additive=True),
+    Metric("new_customers", "New customers", COUNT, _column("first_wins"), additive=True),
     Metric(
         "customer_retention",
         "Customer retention",
@@ -129,6 +146,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("sales_cycle_days", "Sales cycle", DAYS, lambda c: c.ratio(c["cycle_days"], c["cycle_deals"])),
     Metric("open_pipeline_count", "Open pipeline (deals)", COUNT, _column("open_count"), additive=True),
     Metric("open_pipeline_value", "Open pipeline value", CURRENCY, _column("open_value"), additive=True),
+    Metric("pipeline_coverage", "Pipeline coverage", FRACTION, _pipeline_coverage),
     Metric("new_opportunities", "New opportunities", COUNT, _column("new"), additive=True),
     Metric(
         "identification_participation",

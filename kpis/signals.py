@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from people.models import Certification, ProgramParticipation
-from sales.models import Opportunity, Product
+from sales.models import Opportunity, Product, Stage
 from scorecard.signals import organization_created
 from territories.models import TerritoryAssignment
 from territories.signals import tree_changed
@@ -51,14 +52,41 @@ def _request_for_dates(instance, dates: list[date], open_ended: bool) -> None:
     )
 
 
+def _first_win_days(accounts: set[int]) -> list[date]:
+    """The close dates of the accounts' first won deals (``new_customers`` counts an account there)."""
+    if not accounts:
+        return []
+    rows = (
+        Opportunity.objects.filter(account_id__in=accounts, stage=Stage.WON, close_date__isnull=False)
+        .values("account_id")
+        .annotate(first=Min("close_date"))
+    )
+    return [row["first"] for row in rows]
+
+
 @receiver(pre_save, sender=Opportunity)
 @receiver(pre_save, sender=TerritoryAssignment)
 @receiver(pre_save, sender=Certification)
 @receiver(pre_save, sender=ProgramParticipation)
 def remember_old_dates(sender, instance, **kwargs):
+    old: dict[str, object] = {}
     if instance.pk:
-        old = sender.objects.filter(pk=instance.pk).values(*DATE_FIELDS[sender]).first() or {}
+        extra = ("account_id", "stage") if sender is Opportunity else ()
+        old = sender.objects.filter(pk=instance.pk).values(*DATE_FIELDS[sender], *extra).first() or {}
         instance._old_dates = [old[f] for f in DATE_FIELDS[sender] if old.get(f) is not None]
+    if sender is Opportunity:
+        # A won deal can take or give up its account's first win, which counts where that win is: the
+        # first wins of its accounts before and after the change are affected too.
+        accounts = {
+            account
+            for account, stage in (
+                (old.get("account_id"), old.get("stage")),
+                (instance.account_id, instance.stage),
+            )
+            if account is not None and stage == Stage.WON
+        }
+        instance._first_win_accounts = accounts
+        instance._first_win_days = _first_win_days(accounts)
 
 
 @receiver(post_save, sender=Opportunity)
@@ -77,9 +105,24 @@ def dated_fact_changed(sender, instance, **kwargs):
     if sender is Opportunity:
         recompute.deals_changed(instance.org_id, [instance.pk])
         open_ended = instance.close_date is None
+        _request_first_wins(instance)
     else:
         open_ended = getattr(instance, "end", getattr(instance, "expires", None)) is None
     _request_for_dates(instance, dates, open_ended)
+
+
+def _request_first_wins(deal: Opportunity) -> None:
+    """The periods of the first wins of the deal's accounts, before and after the change (on their own:
+    they may lie far from the deal's dates)."""
+    remembered = vars(deal)
+    accounts = remembered.pop("_first_win_accounts", None)
+    if accounts is None:  # deleted: its account's first win may have passed to another deal
+        accounts = {deal.account_id} if deal.account_id is not None and deal.stage == Stage.WON else set()
+    days = {*remembered.pop("_first_win_days", ()), *_first_win_days(accounts)}
+    fsm, today = deal.org.fiscal_year_start_month, timezone.localdate()
+    recompute.request(
+        deal.org_id, {key for day in days for key in recompute.affected_periods(day, day, fsm, today)}
+    )
 
 
 @receiver(m2m_changed, sender=Opportunity.products.through)

@@ -171,6 +171,7 @@ KPIS = [
         red=0.08,
         weight=2,
     ),
+    _kpi("win-the-market", "new_customers", "New customers", "count", **CUMULATIVE),
     _kpi(
         "win-the-market",
         "cross_brand_penetration",
@@ -205,6 +206,15 @@ KPIS = [
         **FORWARD,
     ),
     _kpi("build-pipeline", "open_pipeline_count", "Open opportunities", "count", **FORWARD),
+    _kpi(
+        "build-pipeline",
+        "pipeline_coverage",
+        "Pipeline coverage of the remaining quota",
+        "fraction",
+        goal=3,
+        red=2,
+        **FORWARD,
+    ),
     _kpi("build-pipeline", "new_opportunities", "New opportunities", "count", **CUMULATIVE, **FORWARD),
     _kpi(
         "build-pipeline",

@@ -69,10 +69,13 @@ class Rollup:
             first = min(p.start for p in self.window)
             self.grid = Grid(min(first, last), min(max(p.end for p in self.window), last), fsm)
             where = window_sql(
-                date.fromordinal(int(self.grid.start[0])), date.fromordinal(int(self.grid.end.max()))
+                org.pk,
+                date.fromordinal(int(self.grid.start[0])),
+                date.fromordinal(int(self.grid.end.max())),
             )
         if self.warm is None:
             self.deals = read_deals(org.pk, inputs.scopes, inputs.products, where, absent)
+            self.deals.mark_first_wins()
         else:
             self.deals = self.warm.deals
         self.counter = self._counter()
@@ -153,10 +156,14 @@ class Rollup:
             None if revenue_kpi is None else inputs.targets.get(revenue_kpi.id, []),
             sums["won_amount"],
         )
-        values = Values(
-            grid, inputs.scopes, Columns(sums, distinct), inputs.measurements, inputs.kpis, self.today
-        )
+        values: Values  # targets read their rows through it, and a column of it reads targets
         targets = Targets(inputs.scopes, lambda kpi: values.sparse(inputs.targets, kpi.id))
+        columns = Columns(
+            sums,
+            distinct,
+            {"won_revenue_goal": lambda: targets.goal(revenue_kpi) if revenue_kpi else values.nothing},
+        )
+        values = Values(grid, inputs.scopes, columns, inputs.measurements, inputs.kpis, self.today)
         figures = []
         for kpi in inputs.kpis:
             value, coverage = values.value(kpi)

@@ -26,7 +26,8 @@ class Deals:
     """Deals as columns: ids and raw foreign ids, dates as ordinals (0 = none), money in int64 UNITS,
     stage 0 open / 1 won / 2 lost, poc 0 none / 1 success / 2 failure; ``rep`` / ``terr`` / ``identifier``
     are indices into the scopes' reps and territories (-1 for none), ``pair_deal`` / ``pair_line`` the
-    distinct (deal index, product line code) pairs."""
+    distinct (deal index, product line code) pairs; ``first_won`` marks each account's first won deal
+    ever (``mark_first_wins``)."""
 
     id: np.ndarray
     rep_id: np.ndarray
@@ -47,6 +48,7 @@ class Deals:
     list_price: np.ndarray
     n_lines: np.ndarray
     deliverable: np.ndarray
+    first_won: np.ndarray
     pair_deal: np.ndarray
     pair_line: np.ndarray
     rep: np.ndarray
@@ -64,6 +66,31 @@ class Deals:
         keep = new_index[self.pair_deal] >= 0
         columns = {f: getattr(self, f)[pos] for f in DEAL_COLUMNS}
         return Deals(**columns, pair_deal=new_index[self.pair_deal[keep]], pair_line=self.pair_line[keep])
+
+    def joined(self, other: Deals) -> Deals:
+        """These deals followed by the other's (copies)."""
+        columns = {f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in DEAL_COLUMNS}
+        return Deals(
+            **columns,
+            pair_deal=np.concatenate([self.pair_deal, other.pair_deal + len(self)]),
+            pair_line=np.concatenate([self.pair_line, other.pair_line]),
+        )
+
+    def mark_first_wins(self, accounts: np.ndarray | None = None) -> np.ndarray:
+        """Set ``first_won``: each account's won deal with the earliest close date, the lowest id on a
+        tie — over every deal, or again for the deals of ``accounts`` only (after some of theirs changed).
+        Returns the positions whose mark changed."""
+        among = np.ones(len(self), dtype=bool) if accounts is None else np.isin(self.account, accounts)
+        won = np.flatnonzero(among & (self.stage == 1) & (self.close > 0) & (self.account >= 0))
+        won = won[np.lexsort((self.id[won], self.close[won], self.account[won]))]
+        account = self.account[won]
+        first = np.ones(len(won), dtype=bool)
+        first[1:] = account[1:] != account[:-1]
+        marked = np.zeros(len(self), dtype=bool)
+        marked[won[first]] = True
+        changed = np.flatnonzero(among & (marked != self.first_won))
+        self.first_won = np.where(among, marked, self.first_won)
+        return changed
 
     def days(self) -> np.ndarray:
         """First and last days opened, and closed (won / lost deals), as ``deal_summary`` gives them."""
@@ -131,13 +158,22 @@ def deal_summary(org_id: int) -> tuple[np.ndarray, list[str]]:
     return np.array(days, dtype=np.int64), [name for name in optional if not found[name]]
 
 
-def window_sql(start, end) -> str:
-    """Only deals that can count in [start, end]: not closed before it starts, not opened after it ends."""
+def window_sql(org_id: int, start, end) -> str:
+    """Only deals that can count in [start, end]: not closed before it starts, not opened after it ends;
+    and every account's first won deal, wherever it is, so that ``Deals.mark_first_wins`` knows them."""
+    table = Opportunity._meta.db_table
+    first_wins = f"""SELECT f.id FROM (
+            SELECT w.id, ROW_NUMBER() OVER (PARTITION BY w.account_id ORDER BY w.close_date, w.id) AS n
+            FROM {table} w WHERE w.org_id = {int(org_id)} AND w.stage = 'won'
+                AND w.close_date IS NOT NULL AND w.account_id IS NOT NULL
+        ) f WHERE f.n = 1"""
     return f"""
-        AND (o.stage NOT IN ('won', 'lost') OR o.close_date IS NULL OR o.close_date >= '{start}'
+        AND ((
+            (o.stage NOT IN ('won', 'lost') OR o.close_date IS NULL OR o.close_date >= '{start}'
              OR COALESCE(o.engage_date, o.created_date, o.close_date) >= '{start}')
-        AND (COALESCE(o.engage_date, o.created_date) IS NULL OR COALESCE(o.engage_date, o.created_date) <= '{end}'
-             OR o.close_date <= '{end}')
+            AND (COALESCE(o.engage_date, o.created_date) IS NULL OR COALESCE(o.engage_date, o.created_date) <= '{end}'
+                 OR o.close_date <= '{end}')
+        ) OR o.id IN ({first_wins}))
     """
 
 
@@ -181,7 +217,7 @@ def read_deals(
     ids: list[int] | None = None,
 ) -> Deals:
     """The deals matching ``where`` (or with the given ids), without the columns in ``absent`` (NULL on
-    every deal), with their product lines, list prices and deliverables."""
+    every deal), with their product lines, list prices and deliverables (``first_won`` left unmarked)."""
     if ids is not None:
         where = f"AND o.id IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
     columns = {k: v for k, v in _deal_select().items() if k not in absent}
@@ -216,6 +252,7 @@ def read_deals(
         list_price=np.zeros(n, dtype=np.int64),
         n_lines=np.zeros(n, dtype=np.int64),
         deliverable=np.zeros(n, dtype=bool),
+        first_won=np.zeros(n, dtype=bool),
         pair_deal=np.zeros(0, dtype=np.int64),
         pair_line=np.zeros(0, dtype=np.int64),
         rep=raw["rep"],

@@ -4,6 +4,8 @@ KPIs, and comparison transforms (% change vs the previous period or last year)."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 
 from kpis import catalog
@@ -19,11 +21,18 @@ Array = np.ndarray
 
 
 class Columns:
-    """The tallied columns a catalog metric derives from (``kpis.catalog.Columns``), computed on first use."""
+    """The tallied columns a catalog metric derives from (``kpis.catalog.Columns``), computed on first use:
+    sums, distinct counts, and ``more`` (columns made by the caller, e.g. from targets)."""
 
-    def __init__(self, sums: dict[str, Array], distinct: DistinctCounts) -> None:
+    def __init__(
+        self,
+        sums: dict[str, Array],
+        distinct: DistinctCounts,
+        more: Mapping[str, Callable[[], Array]] | None = None,
+    ) -> None:
         self.sums = sums
         self.distinct = distinct
+        self.more = more or {}
         self.fkey = ""  # the filter of the metric being derived
         self._made: dict[str, Array] = {}
 
@@ -31,7 +40,8 @@ class Columns:
         if name in self.sums:
             return self.sums[name]
         if name not in self._made:
-            self._made[name] = getattr(self.distinct, name)()
+            make = self.more.get(name) or getattr(self.distinct, name)
+            self._made[name] = make()
         return self._made[name]
 
     def filtered(self, name: str) -> Array:

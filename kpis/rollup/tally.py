@@ -3,7 +3,9 @@
 Additive figures are weights summed with ``bincount`` into (territory, month) and (rep, month) cells, then
 over each territory's subtree; figures over sets (distinct customers, identifiers) are kept as distinct
 (territory, rep, month, member) keys with how many facts have each, expanded to scopes and periods later
-(``kpis.rollup.distinct``). Both are sums over deals, so removing deals and adding others is exact.
+(``kpis.rollup.distinct``). Both are sums over deals, so removing deals and adding others is exact; the
+one mark that depends on other deals (``Deals.first_won``) is kept current by whoever changes the deals
+(``kpis.rollup.warm``).
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ class FactCounter:
             "poc_success_won": won & (poc == 1),
             "poc_success_lost": lost & (poc == 1),
             "cross_brand_deals": won & (d.n_lines[closed] >= 2),
+            "first_wins": won & d.first_won[closed],
         }
         count = self.cells(territory, rep, month)
         for name, w in weights.items():

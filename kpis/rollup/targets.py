@@ -58,6 +58,12 @@ class Targets:
             self._sum_up_the_tree(kpi, explicit, stored_goal, stored_red)
         return stored_goal, stored_red, (~np.isnan(stored_goal)) | (default_goal is not None)
 
+    def goal(self, kpi: KPI) -> Array:
+        """The goal a KPI's rows show: explicit, else summed from children, else the KPI's default (NaN:
+        none)."""
+        goal, red, _has_goal = self.of(kpi)
+        return _resolved(kpi, goal, red)[0]
+
     def _sum_up_the_tree(self, kpi: KPI, explicit: Array, goal: Array, red: Array) -> None:
         """Territories without an explicit target whose children all have one get their sum (in place)."""
         tree, n_territories = self.scopes.tree, self.scopes.territories

@@ -7,7 +7,8 @@ that process uses them only if that run is still the organisation's newest (no o
 rolled-back transaction has been there since), brings them up to date with the opportunities logged in
 ``DealChange`` (written in the same transaction as each change, deleted by the recompute that read them)
 and recounts only those deals: their old versions are subtracted and their new versions added, exactly
-(money in integer units). Anything else the figures depend on (territories, reps, assignments,
+(money in integer units), with the unchanged deals that an edit made, or stopped being, their account's
+first won deal. Anything else the figures depend on (territories, reps, assignments,
 certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
 recounted from the deal columns in memory. A full recompute (nightly, ``recompute`` command) always
 reads everything again.
@@ -44,6 +45,7 @@ INERT = {
     "list_price": 0,
     "n_lines": 0,
     "deliverable": False,
+    "first_won": False,
     "partner": False,
     "play": False,
     "account": -1,
@@ -80,7 +82,9 @@ class WarmDeals:
         self, products_digest: bytes, scopes: Scopes, read: Callable[[list[int]], Deals]
     ) -> tuple[Deals, Deals]:
         """Apply the changed deals (``read``: the deals with the given ids) to the columns (in place);
-        returns their old and new versions."""
+        returns their old and new versions. An edit can change which deal is an account's first won deal:
+        unchanged deals whose mark moved come back too, as they were and as they are now, so subtracting
+        the old versions and adding the new ones stays exact."""
         if self.products_digest != products_digest:
             raise Stale("products changed")
         deals = self.deals
@@ -111,6 +115,13 @@ class WarmDeals:
         deals.pair_deal = np.concatenate([deals.pair_deal[~drop], at[new.pair_deal]])
         deals.pair_line = np.concatenate([deals.pair_line[~drop], new.pair_line])
         self.changed = set()
+        accounts = np.union1d(old.account, new.account)
+        moved = np.setdiff1d(deals.mark_first_wins(accounts[accounts >= 0]), np.concatenate([pos, at]))
+        new.first_won = deals.first_won[at]
+        if len(moved):
+            was, now = deals.take(moved), deals.take(moved)
+            was.first_won = ~now.first_won
+            old, new = old.joined(was), new.joined(now)
         return old, new
 
 

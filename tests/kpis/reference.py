@@ -75,6 +75,7 @@ class Acc:
     poc_success_won: int = 0
     poc_success_lost: int = 0
     cross_brand_deals: int = 0
+    new_customers: int = 0
     new: int = 0
     cohort_won: int = 0
     open_count: int = 0
@@ -176,6 +177,12 @@ class Engine:
             "territory_id",
         ]
         self.deals = list(Opportunity.objects.filter(org=org).values_list(*columns))
+        # Each account's first won deal ever: the earliest close date, the lowest id on the same day.
+        first: dict[int, tuple[date, int]] = {}
+        for opp_id, _rep, account_id, stage, _created, _engage, close, *_rest in self.deals:
+            if stage == "won" and close and account_id is not None:
+                first[account_id] = min(first.get(account_id, (close, opp_id)), (close, opp_id))
+        self.first_wins = {opp_id for _close, opp_id in first.values()}
         lines: dict[int, set[str]] = defaultdict(set)
         list_price: dict[int, float] = defaultdict(float)
         through = Opportunity.products.through
@@ -360,6 +367,8 @@ class Engine:
                                 a.poc_success_won += 1
                             if len(deal_lines) >= 2:
                                 a.cross_brand_deals += 1
+                            if opp_id in self.first_wins:
+                                a.new_customers += 1
                             if account_id is not None:
                                 a.accounts.setdefault(account_id, set()).update(deal_lines)
                         else:
@@ -501,6 +510,14 @@ class Engine:
                 return _ratio(a.cohort_won, a.new)
             case "active_customers":
                 return len(a.accounts)
+            case "new_customers":
+                return a.new_customers
+            case "pipeline_coverage":
+                revenue_kpi = self.kpi_by_slug.get("won_revenue")
+                goal = None if revenue_kpi is None else self.target(revenue_kpi, scope, period)[0]
+                if goal is None or goal - a.won_amount <= 0:
+                    return None  # no quota, or quota met: nothing left to cover
+                return a.open_value / (goal - a.won_amount)
             case "customer_retention":
                 before = self.acc.get((scope, period.previous().key))
                 if before is None or not before.accounts:

@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from kpis.services import target_set
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from sales.models import Deliverable, StrategicPlay
 
@@ -474,3 +475,93 @@ def test_programme_participation_overlapping_the_period(teams, figures):
     assert f.value(pct, "Acme/West", "2017-Q1") == pytest.approx(1 / 3)  # Fay of Dan, Dee, Fay
     # Q3 active: Ann, Bob, Cat, Dan, Eve, Gus; in diversity: Ann, Bob, Gus.
     assert f.value(pct, "Acme", "2017-Q3") == pytest.approx(3 / 6)
+
+
+def test_pipeline_coverage_is_open_pipeline_over_the_quota_still_to_win(teams, figures):
+    b = teams
+    q2 = "2017-Q2"
+    revenue = b.kpi("won_revenue")
+    for path, goal in (("Acme/East/Boston", 1000), ("Acme/East/NYC", 500), ("Acme/West/Denver", 400)):
+        target_set(kpi=revenue, period=q2, goal=goal, territory=b.territory(path))
+    target_set(kpi=revenue, period=q2, goal=800, rep=b.ann)
+    target_set(kpi=revenue, period=q2, goal=500, rep=b.dan)
+    target_set(kpi=revenue, period="2017", goal=5000, territory=b.territory("Acme"))
+    b.deal(b.ann, "won", engage=d(4, 1), close=d(5, 1), amount=300)
+    b.deal(b.ann, "lost", engage=d(4, 1), close=d(5, 2), amount=200)  # lost: neither won nor open
+    b.deal(b.ann, "engaging", engage=d(4, 1), amount=900)
+    b.deal(b.bob, "won", engage=d(4, 1), close=d(6, 1), amount=100)
+    b.deal(b.bob, "won", engage=d(5, 1), close=d(7, 10), amount=600)  # open on 06-30, won in Q3
+    b.deal(b.dan, "won", engage=d(4, 1), close=d(6, 1), amount=500)
+    b.deal(b.dan, "engaging", engage=d(4, 1), amount=250)
+    f = figures(b.org)
+    coverage = b.kpi("pipeline_coverage")
+    # Boston: open 900 over 1000 − 300 still to win; NYC: 600 over 500 − 100.
+    assert f.value(coverage, "Acme/East/Boston", q2) == pytest.approx(900 / 700)
+    assert f.value(coverage, "Acme/East/NYC", q2) == pytest.approx(600 / 400)
+    # East has no target of its own: its teams' 1500, less 400 won; 1500 open — a ratio of sums, not the
+    # mean of its teams' coverages.
+    assert f.row(revenue, "Acme/East", q2).goal == 1500
+    assert f.value(coverage, "Acme/East", q2) == pytest.approx(1500 / 1100)
+    # Denver won 500 of 400: the quota is met, nothing left to cover (its 250 open do not matter); West
+    # (400 from Denver) too.
+    assert f.value(coverage, "Acme/West/Denver", q2) is None
+    assert f.value(coverage, "Acme/West", q2) is None
+    # The root: 1500 + 400 = 1900, less 900 won; open 900 + 600 + 250.
+    assert f.value(coverage, "Acme", q2) == pytest.approx(1750 / 1000)
+    # Reps: Ann's own quota 800, less 300; Dan met his 500 exactly; Bob has no quota.
+    assert f.value(coverage, b.ann, q2) == pytest.approx(900 / 500)
+    assert f.value(coverage, b.dan, q2) is None
+    assert f.value(coverage, b.bob, q2) is None
+    # No quota for Q3 or for May anywhere: no coverage, though there is pipeline.
+    assert f.value(coverage, "Acme", "2017-Q3") is None
+    assert f.value(coverage, "Acme/East/Boston", "2017-05") is None
+    # The year: the root's explicit 5000 less 1500 won (Q2 900, Q3 600); open on 12-31: 900 + 250. East
+    # has no yearly target, nor do its teams.
+    assert f.value(coverage, "Acme", "2017") == pytest.approx(1150 / 3500)
+    assert f.value(coverage, "Acme/East", "2017") is None
+    # A scale-free KPI: the template's default goal applies everywhere.
+    assert f.row(coverage, "Acme/East/NYC", q2).goal == 3
+
+
+def test_new_customers_count_each_account_once_at_its_first_won_deal(teams, figures):
+    b = teams
+    gus = b.rep("Gus", ("Acme/East/Boston", START, d(5, 31)), ("Acme/West/Denver", d(6, 1), None))
+    A, B, C, D, E, F = (b.account(name) for name in "ABCDEF")
+    b.deal(b.ann, "won", close=d(11, 10, 2016), amount=10, account=A)  # A new in 2016-Q4 (Boston)
+    b.deal(b.ann, "won", close=d(2, 1), amount=10, account=A)  # won again: not new again
+    b.deal(b.dan, "won", close=d(5, 1), amount=10, account=A)  # nor in another territory
+    b.deal(b.ann, "lost", close=d(1, 10), amount=10, account=B)  # a loss makes no customer
+    b.deal(b.bob, "won", close=d(2, 15), amount=10, account=B)  # B new in Q1 (NYC)
+    b.deal(b.dan, "won", close=d(3, 1), amount=10, account=B)  # won again in Denver: not new there
+    b.deal(b.dan, "won", close=d(4, 10), amount=10, account=C)  # C new in Q2 (Denver)
+    b.deal(b.ann, "won", close=d(4, 20), amount=10, account=C)  # not new in Boston
+    b.deal(b.ann, "won", close=d(5, 5), amount=10, account=D)  # D: two wins the same day, Ann's first
+    b.deal(b.bob, "won", close=d(5, 5), amount=10, account=D)
+    b.deal(b.ann, "engaging", engage=d(5, 6), amount=10, account=E)  # open: E is no customer yet
+    b.deal(b.bob, "won", close=d(5, 7), amount=10)  # no account
+    b.deal(gus, "won", close=d(6, 10), amount=10, account=F)  # F new in Denver (Gus moved on 06-01)
+    f = figures(b.org)
+    new = b.kpi("new_customers")
+    assert f.value(new, "Acme", "2016-Q4") == 1
+    assert f.value(new, "Acme/East/Boston", "2016-Q4") == 1
+    # Q1: B only, in NYC; Boston won A again and Denver B again.
+    assert f.value(new, "Acme", "2017-Q1") == 1
+    assert f.value(new, "Acme/East", "2017-Q1") == 1
+    assert f.value(new, "Acme/East/NYC", "2017-Q1") == 1
+    assert f.value(new, "Acme/East/Boston", "2017-Q1") == 0
+    assert f.value(new, "Acme/West", "2017-Q1") == 0
+    # Q2: C (Denver), D (Boston), F (Denver) — four active customers, three of them new.
+    assert f.value(new, "Acme", "2017-Q2") == 3
+    assert f.value("active_customers", "Acme", "2017-Q2") == 4
+    assert f.value(new, "Acme/East", "2017-Q2") == 1
+    assert f.value(new, "Acme/East/Boston", "2017-Q2") == 1
+    assert f.value(new, "Acme/East/NYC", "2017-Q2") == 0
+    assert f.value(new, "Acme/West", "2017-Q2") == 2
+    assert f.value(new, b.ann, "2017-Q2") == 1
+    assert f.value(new, b.bob, "2017-Q2") == 0
+    assert f.value(new, b.dan, "2017-Q2") == 1
+    assert f.value(new, gus, "2017-Q2") == 1
+    assert f.value(new, "Acme", "2017-05") == 1  # D (Ann's); A's win in May was not a first
+    # Years add up once per account: 2016 A; 2017 B, C, D, F.
+    assert f.value(new, "Acme", "2016") == 1
+    assert f.value(new, "Acme", "2017") == 4

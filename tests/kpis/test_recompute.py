@@ -130,6 +130,36 @@ def test_an_edit_recomputes_only_the_affected_periods_and_matches_a_full_recompu
     assert stored_figures(b.org) == incremental
 
 
+@pytest.mark.parametrize("warm_orgs", [0, 2], ids=["window-read", "kept-deals"])
+def test_a_deal_taking_over_its_accounts_first_win_recomputes_where_that_win_was(
+    build, settings, django_capture_on_commit_callbacks, warm_orgs
+):
+    settings.SCORECARD_WARM_ORGS = warm_orgs
+    b = build()
+    ann = b.rep("Ann", ("Acme/East/Boston", date(2017, 1, 1), None))
+    bob = b.rep("Bob", ("Acme/West/Denver", date(2017, 1, 1), None))
+    account = b.account("A")
+    b.deal(bob, "won", engage=date(2020, 8, 1), close=date(2020, 9, 10), amount=70, account=account)
+    earlier = b.deal(
+        ann, "lost", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=100, account=account
+    )
+    rollups_recompute(org=b.org)
+    RecomputeRequest.objects.filter(org=b.org).delete()
+    assert _stored(b, "2020", "new_customers", "Acme/West") == 1
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier.stage = "won"
+        earlier.save()
+    # The account is new in 2017 in Boston now, and no longer in 2020 in Denver: a year the edited deal
+    # has no date in.
+    assert _stored(b, "2017-Q2", "new_customers", "Acme/East") == 1
+    assert _stored(b, "2020", "new_customers", "Acme/West") == 0
+    incremental = stored_figures(b.org)
+    rollups_recompute(org=b.org)
+    assert stored_figures(b.org) == incremental
+
+
 def test_an_organisation_with_stored_rollups_can_be_deleted(org_with_deal):
     from scorecard.models import Organization
     from scorecard.services import organization_delete
