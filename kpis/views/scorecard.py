@@ -70,12 +70,24 @@ class Spark:
     height: int = SPARK_HEIGHT
 
 
+# Decimals shown per unit: enough to tell periods apart, no more (stored figures are float64).
+DECIMALS = {"fraction": 3, "percent": 1, "days": 1, "score": 1, "number": 1, "count": 0}
+
+
+def shown(value: float | None, unit: str, currency: str) -> str:
+    """A figure as the page writes it: in its unit and rounded for reading ("—" when missing)."""
+    if value is None:
+        return "—"
+    decimals = (0 if abs(value) >= 1000 else 2) if unit == "currency" else DECIMALS.get(unit, 2)
+    return kpi_value(round(value, decimals), unit, currency)
+
+
 @dataclass
 class KpiLine:
     kpi: KPI
     row: dict
-    compared: float | None  # the comparison period's actual
-    change_pct: float | None
+    text: dict[str, str]  # actual, goal, red_flag, projected, compared as shown
+    change: str  # "+12.5%", or "+3.0 pts" for rates
     arrow: str  # ↑ ↓ → or "" when there is no change to show
     tone: str  # good | bad | flat | ""
     spark: Spark | None
@@ -137,22 +149,35 @@ def spark(
     if current:
         segments.append(" ".join(current))
     listed = "; ".join(
-        f"{label} {kpi_value(value, unit, currency) if value is not None else 'no data'}"
+        f"{label} {shown(value, unit, currency) if value is not None else 'no data'}"
         for label, value in zip(labels, values, strict=True)
     )
     return Spark([s for s in segments if " " in s], dots, f"{name}, last {len(values)} periods: {listed}")
 
 
-def _change(kpi: KPI, row: dict, compare: str) -> tuple[float | None, float | None, str, str]:
+# Rates change in percentage points: a win rate going from 40 % to 50 % is "+10.0 pts", not "+25 %".
+POINTS = {"fraction": 100.0, "percent": 1.0}
+
+
+def change(kpi: KPI, row: dict, compare: str) -> tuple[float | None, str, str, str]:
+    """(the compared actual, the change as text, its arrow, good | bad | flat) against the chosen
+    comparison; no text and no arrow when there is nothing to compare with."""
     compared = row["previous"] if compare == "previous" else row["last_year"]
-    pct = row["change_pct"] if compare == "previous" else row["yoy_pct"]
-    if pct is None:
-        return compared, None, "", ""
-    if abs(pct) < 0.05:
-        return compared, pct, "→", "flat"
-    up = pct > 0
+    if kpi.unit in POINTS:
+        if row["actual"] is None or compared is None:
+            return compared, "", "", ""
+        delta = (row["actual"] - compared) * POINTS[kpi.unit]
+        text = f"{delta:+.1f} pts"
+    else:
+        delta = row["change_pct"] if compare == "previous" else row["yoy_pct"]
+        if delta is None:
+            return compared, "", "", ""
+        text = f"{delta:+.1f}%"
+    if abs(delta) < 0.05:
+        return compared, text.replace("+", "±").replace("-", "±"), "→", "flat"
+    up = delta > 0
     good = up if kpi.direction == "higher" else not up
-    return compared, pct, "↑" if up else "↓", "good" if good else "bad"
+    return compared, text, "↑" if up else "↓", "good" if good else "bad"
 
 
 def _line(
@@ -164,14 +189,18 @@ def _line(
     currency: str,
     detail_query: str,
 ) -> KpiLine:
-    compared, pct, arrow, tone = _change(kpi, row, compare)
+    compared, change_text, arrow, tone = change(kpi, row, compare)
     values = series.actuals(kpi)
     has_history = any(v is not None for v in values)
+    names = ("actual", "goal", "red_flag", "projected")
     return KpiLine(
         kpi=kpi,
         row=row,
-        compared=compared,
-        change_pct=pct,
+        text={
+            **{name: shown(row[name], kpi.unit, currency) for name in names},
+            "compared": shown(compared, kpi.unit, currency),
+        },
+        change=change_text,
         arrow=arrow,
         tone=tone,
         spark=spark(values, labels, kpi.name, kpi.unit, currency) if has_history else None,

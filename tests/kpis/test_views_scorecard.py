@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from kpis.models import KPI
 from kpis.services import rollups_recompute, target_set
 from kpis.store import StoredSeries
-from kpis.views.scorecard import _change, spark
+from kpis.views.scorecard import change, spark
 from perspectives.models import Objective
 from scorecard import periods
 from territories.models import Rep
@@ -121,13 +121,17 @@ def test_change_against_the_previous_quarter_and_last_year(world, login):
     assert "change--bad" in last_year and "-50.0%" in last_year and "↓" in last_year
 
 
-def test_a_rise_is_bad_when_lower_is_better():
-    lower = KPI(direction="lower")
-    higher = KPI(direction="higher")
-    row = {"previous": 10.0, "change_pct": 20.0, "last_year": None, "yoy_pct": None}
-    assert _change(lower, row, "previous") == (10.0, 20.0, "↑", "bad")
-    assert _change(higher, row, "previous") == (10.0, 20.0, "↑", "good")
-    assert _change(higher, row, "last_year") == (None, None, "", "")  # no base: nothing to compare
+def test_a_rise_is_bad_when_lower_is_better_and_rates_change_in_points():
+    cycle = KPI(direction="lower", unit="days")
+    deals = KPI(direction="higher", unit="count")
+    win_rate = KPI(direction="higher", unit="fraction")
+    row = {"actual": 12.0, "previous": 10.0, "change_pct": 20.0, "last_year": None, "yoy_pct": None}
+    assert change(cycle, row, "previous") == (10.0, "+20.0%", "↑", "bad")
+    assert change(deals, row, "previous") == (10.0, "+20.0%", "↑", "good")
+    assert change(deals, row, "last_year") == (None, "", "", "")  # no base: nothing to compare
+    rates = {"actual": 0.4, "previous": 0.5, "change_pct": -20.0, "last_year": 0.4, "yoy_pct": 0.0}
+    assert change(win_rate, rates, "previous") == (0.5, "-10.0 pts", "↓", "bad")
+    assert change(win_rate, rates, "last_year") == (0.4, "±0.0 pts", "→", "flat")
 
 
 def test_the_sparkline_has_a_gap_for_missing_periods_and_lists_every_value():
