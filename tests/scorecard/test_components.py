@@ -73,6 +73,7 @@ def test_score_bar_without_score_is_gray_and_says_so():
     assert "score-bar--gray" in html
     assert 'aria-label="No score"' in html
     assert "aria-valuenow" not in html
+    assert 'role="meter"' not in html  # a meter needs a value (axe: aria-required-attr)
     assert "—" in html
 
 
