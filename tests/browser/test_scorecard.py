@@ -65,6 +65,7 @@ def test_a_manager_switches_period_and_territory_and_drills_down_to_a_rep(
     page.get_by_label("Territory", exact=True).select_option(str(stockholm.pk))
     page.wait_for_url(re.compile(rf"territory={stockholm.pk}"))
     assert heading.inner_text() == "Acme/Nordics/Stockholm"
+    assert page.title().startswith("Scorecard · Acme/Nordics/Stockholm · 2024-Q1")
 
     page.go_back()
     page.wait_for_url(re.compile(rf"period={PERIOD}$"))

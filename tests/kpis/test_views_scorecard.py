@@ -172,7 +172,8 @@ def test_a_picker_request_gets_the_fragment_and_a_history_restore_gets_the_page(
     fragment = client.get(URL, query, headers={"HX-Request": "true"})
     html = _html(fragment)
     assert "<html" not in html
-    assert html.lstrip().startswith('<div id="scorecard"')
+    assert html.lstrip().startswith("<title>Scorecard · Acme/Iberia · 2024-Q1 · Acme Test Org</title>")
+    assert '<div id="scorecard"' in html
     assert "HX-Request" in fragment["Vary"]
     restore = client.get(URL, query, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<html" in _html(restore)
