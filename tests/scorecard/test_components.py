@@ -129,6 +129,15 @@ def test_period_picker_preselects_the_current_quarter(db):
     assert "hx-get" not in html
 
 
+def test_period_picker_lists_a_selected_period_older_than_its_choices(db):
+    org = Organization.objects.create(name="X", slug="x")
+    html = render('{% period_picker org "2015-Q2" %}', org=org, request=RequestFactory().get("/"))
+    assert '<option value="2015-Q2" selected>2015-Q2</option>' in html
+    assert html.count(" selected>") == 1
+    current = render("{% period_picker org %}", org=org, request=RequestFactory().get("/"))
+    assert 'label="Selected"' not in current
+
+
 # --- scope picker ----------------------------------------------------------------------------------
 
 
