@@ -34,6 +34,9 @@ from . import home as definitions
 
 COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
 SPARK_PERIODS = 8
+# Above a leaf, reps are listed with their scores only up to this many (the benchmark's root has 1,000:
+# their scorecards would cost more than the page); the territories below lead to them.
+REPS_LISTED = 40
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 96, 28, 3
 
 
@@ -271,9 +274,12 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
 
     children: list[Territory] = []
     reps: list[Rep] = []
+    reps_unlisted = 0
     if isinstance(scope, Territory):
         children = [t for t in territories if t.depth == scope.depth + 1 and t.path.startswith(scope.path)]
         reps = _reps_in(m, scope, period)
+        if children and len(reps) > REPS_LISTED:
+            reps, reps_unlisted = [], len(reps)
     cards = selectors.scorecards(org, period.key, [scope, *children, *reps])
     card = cards[0]
 
@@ -335,6 +341,8 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
             Drill(r.name, link(rep=r.pk), c.rolled)
             for r, c in zip(reps, cards[1 + len(children) :], strict=True)
         ],
+        "reps_unlisted": reps_unlisted,
+        "compare_query": link(territory=scope.pk),
         "spark_labels": spark_labels,
     }
 

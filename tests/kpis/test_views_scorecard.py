@@ -204,6 +204,20 @@ def test_drill_down_lists_child_territories_and_reps_in_scope(stored, login, wor
     assert f'href="?period={PERIOD}&amp;compare=previous&amp;rep={nora}"' in reps
     assert "Sergio Sanz" in reps
     assert "Gustav Globex" not in html
+    root = world.territories["root"].pk
+    assert f'href="/compare/?period={PERIOD}&amp;compare=previous&amp;territory={root}"' in below
+
+
+def test_above_a_leaf_a_long_list_of_reps_gives_way_to_the_territories_below(
+    stored, login, world, monkeypatch
+):
+    monkeypatch.setattr("kpis.views.scorecard.REPS_LISTED", 1)
+    client = login("admin")
+    root = _html(client.get(URL, {"period": PERIOD}))
+    assert "2 reps worked here in 2024-Q1" in root
+    assert "Nora Nordin" not in root and "Sergio Sanz" not in root
+    leaf = _html(client.get(URL, {"period": PERIOD, "territory": world.territories["stockholm"].pk}))
+    assert "Nora Nordin" in leaf[leaf.index('id="sc-reps"') :]  # a leaf always lists its reps
 
 
 def test_a_rep_scope_shows_the_reps_figures_and_breadcrumbs_from_the_root(stored, login, world):
