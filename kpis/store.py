@@ -349,3 +349,42 @@ def _empty() -> dict:
     row: dict = dict.fromkeys(NUMBER_FIELDS + PAGE_NUMBER_FIELDS)
     row.update(status=scoring.GRAY, status_reason="no data", pace_status="", projection_method=None)
     return row
+
+
+class StoredSeries:
+    """The stored actuals of one scope over several periods (a sparkline's), read in one query.
+
+    Rows hold a fiscal year each, so the periods' years are read at once with their run's KPI order; a
+    period that is not stored reads as null, never as zero.
+    """
+
+    def __init__(self, org: Organization, scope: Scope, period_keys: Sequence[str]) -> None:
+        self.period_keys = list(period_keys)
+        slots = {key: row_of(org, key) for key in self.period_keys}
+        kind, pk = scope
+        rows = ScopeRollup.objects.filter(
+            org=org,
+            year__in={year for year, _slot in slots.values()},
+            **({"territory_id": pk} if kind == "t" else {"rep_id": pk}),
+        ).values_list("year", "run__kpi_ids", "data")
+        by_year = {
+            year: ({kpi_id: i for i, kpi_id in enumerate(kpi_ids)}, bytes(data))
+            for year, kpi_ids, data in rows
+        }
+        self._fields: dict[str, tuple[dict[int, int], dict[str, np.ndarray]] | None] = {}
+        for key, (year, slot) in slots.items():
+            position, data = by_year.get(year, ({}, b""))
+            fields = decode(data, slot, len(position)) if data else None
+            self._fields[key] = None if fields is None else (position, fields)
+
+    def actuals(self, kpi: KPI) -> list[float | None]:
+        """The KPI's actual in each period, in the order given (None where nothing is stored)."""
+        out: list[float | None] = []
+        for key in self.period_keys:
+            found = self._fields[key]
+            i = None if found is None else found[0].get(kpi.id)
+            if found is None or i is None or "actual" not in found[1]:
+                out.append(None)
+            else:
+                out.append(_number(found[1]["actual"][i]))
+        return out

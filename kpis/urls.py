@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import compare, home, notes, strategy_map
+from .views import compare, home, notes, scorecard, strategy_map
 
 urlpatterns = [
-    path("", home.home, name="home"),
+    path("", scorecard.home, name="home"),
+    path("definitions/", home.definitions, name="definitions"),
     path("strategy-map/", strategy_map.strategy_map, name="strategy_map"),
     path("strategy-map/evidence/", strategy_map.strategy_map_evidence, name="strategy_map_evidence"),
     path("compare/", compare.compare, name="compare"),

@@ -1,4 +1,4 @@
-"""The scorecard pages. The home page: the organisation, its territory tree and the scorecard definition.
+"""The definitions page: the organisation, its territory tree and the scorecard definition (a rep's home).
 
 It composes the selectors of the apps below (territory tree, a rep's deals, the perspectives and
 objectives with their KPIs), which is why it lives in ``kpis``, the first app that may see them all.
@@ -44,7 +44,12 @@ def home_context(m: Membership, *, selected: Territory | None = None) -> dict[st
 
 
 @membership_required
-def home(request: MembershipRequest) -> HttpResponse:
+def definitions(request: MembershipRequest) -> HttpResponse:
+    """``/definitions/``: the page for every role; ``kpis.views.scorecard.home`` shows it to reps at ``/``."""
+    return definitions_page(request)
+
+
+def definitions_page(request: MembershipRequest) -> HttpResponse:
     """The organisation, its territory tree and the KPI definitions, as the user's role may see them.
 
     ``?territory=<id>`` selects a territory; an htmx request for it gets only the territory fragment.

@@ -104,6 +104,9 @@ def period_picker(
     ]
     if not selected:
         selected = periods.period_containing(today, periods.QUARTER, org.fiscal_year_start_month).key
+    if all(option["key"] != selected for _name, options in groups for option in options):
+        # An older (or future) period reached by its URL: list it, or the select would show another.
+        groups.insert(0, ("Selected", [{"key": selected, "label": selected}]))
     return {
         "groups": groups,
         "selected": selected,

@@ -73,6 +73,7 @@ def test_score_bar_without_score_is_gray_and_says_so():
     assert "score-bar--gray" in html
     assert 'aria-label="No score"' in html
     assert "aria-valuenow" not in html
+    assert 'role="meter"' not in html  # a meter needs a value (axe: aria-required-attr)
     assert "—" in html
 
 
@@ -126,6 +127,15 @@ def test_period_picker_preselects_the_current_quarter(db):
     html = render("{% period_picker org %}", org=org, request=RequestFactory().get("/"))
     assert f'value="{today.year}-Q{(today.month - 1) // 3 + 1}" selected' in html
     assert "hx-get" not in html
+
+
+def test_period_picker_lists_a_selected_period_older_than_its_choices(db):
+    org = Organization.objects.create(name="X", slug="x")
+    html = render('{% period_picker org "2015-Q2" %}', org=org, request=RequestFactory().get("/"))
+    assert '<option value="2015-Q2" selected>2015-Q2</option>' in html
+    assert html.count(" selected>") == 1
+    current = render("{% period_picker org %}", org=org, request=RequestFactory().get("/"))
+    assert 'label="Selected"' not in current
 
 
 # --- scope picker ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from territories.services import assignment_create, territory_child_create
 pytest_plugins = ["tests.conftest_personas"]
 
 HOME = "/"
+DEFINITIONS = "/definitions/"  # the former home page; still a rep's home at HOME
 START = dt.date(2020, 1, 1)
 
 
@@ -75,11 +76,11 @@ def test_logout_is_a_post_form_in_the_navigation(login):
     assert f'<form method="post" action="{reverse("logout")}"' in html
 
 
-# --- home page per role --------------------------------------------------------------------------
+# --- the definitions page per role (a rep's home) -----------------------------------------------
 
 
 def test_admin_home_shows_everything_and_admin_links(login):
-    html = _text(login("admin").get(HOME))
+    html = _text(login("admin").get(DEFINITIONS))
     for name in ("Acme Test Org", "Nordics", "Iberia", "Stockholm", "Madrid", "Nora Nordin", "Sergio Sanz"):
         assert name in html
     assert "Administration" in html
@@ -89,7 +90,7 @@ def test_admin_home_shows_everything_and_admin_links(login):
 
 
 def test_viewer_home_shows_the_whole_organisation_without_admin_links(login):
-    html = _text(login("viewer").get(HOME))
+    html = _text(login("viewer").get(DEFINITIONS))
     for name in ("Nordics", "Iberia", "Stockholm", "Madrid", "Nora Nordin", "Sergio Sanz"):
         assert name in html
     assert "Read-only view of the whole organisation" in html
@@ -98,7 +99,7 @@ def test_viewer_home_shows_the_whole_organisation_without_admin_links(login):
 
 
 def test_manager_home_shows_own_subtree_and_its_reps_only(login):
-    html = _text(login("manager").get(HOME))
+    html = _text(login("manager").get(DEFINITIONS))
     assert "Nordics" in html
     assert "Stockholm" in html
     assert "Nora Nordin" in html
@@ -110,13 +111,13 @@ def test_manager_home_shows_own_subtree_and_its_reps_only(login):
 
 def test_manager_may_select_a_territory_in_the_subtree_but_not_outside(login, world):
     client = login("manager")
-    inside = client.get(HOME, {"territory": world.territories["stockholm"].pk})
+    inside = client.get(DEFINITIONS, {"territory": world.territories["stockholm"].pk})
     assert inside.status_code == 200
     assert inside.context["selected"] == world.territories["stockholm"]
-    assert client.get(HOME, {"territory": world.territories["madrid"].pk}).status_code == 404
-    assert client.get(HOME, {"territory": world.territories["root"].pk}).status_code == 404
-    assert client.get(HOME, {"territory": world.territories["globex_hq"].pk}).status_code == 404
-    assert client.get(HOME, {"territory": "not-a-number"}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": world.territories["madrid"].pk}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": world.territories["root"].pk}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": world.territories["globex_hq"].pk}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": "not-a-number"}).status_code == 404
 
 
 def test_rep_home_shows_own_record_territory_and_opportunity_count(login, world):
@@ -148,16 +149,16 @@ def test_rep_may_not_select_a_territory_that_is_not_theirs(login, world):
 
 def test_outsider_sees_own_organisation_and_nothing_of_acme(login, world):
     client = login("outsider")
-    html = _text(client.get(HOME))
+    html = _text(client.get(DEFINITIONS))
     assert "Globex Outsider Org" in html
     assert "Gustav Globex" in html
     for name in ("Acme Test Org", "Nordics", "Iberia", "Nora Nordin", "Sergio Sanz"):
         assert name not in html
-    assert client.get(HOME, {"territory": world.territories["nordics"].pk}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": world.territories["nordics"].pk}).status_code == 404
 
 
 def test_home_shows_kpi_definitions_by_perspective_with_value_proposition_and_links(login, world):
-    response = login("viewer").get(HOME)
+    response = login("viewer").get(DEFINITIONS)
     html = _text(response)
     perspectives = response.context["perspectives"]
     assert [b.perspective.slug for b in perspectives] == list(
@@ -198,7 +199,7 @@ def test_kpi_values_are_shown_in_their_unit(login, world):
         formula="won_revenue / 2",
         default_goal="1250000",
     )
-    html = _text(login("viewer").get(HOME))
+    html = _text(login("viewer").get(DEFINITIONS))
     assert "35%" in html and "25%" in html
     assert "$1,250,000" in html
     assert "won_revenue / 2" in html
@@ -208,14 +209,14 @@ def test_inactive_kpis_are_not_listed(login, world):
     kpi = KPI.objects.filter(org=world.org).first()
     kpi.active = False
     kpi.save()
-    response = login("viewer").get(HOME)
+    response = login("viewer").get(DEFINITIONS)
     shown = {k.pk for b in response.context["perspectives"] for o in b.objectives for k in o.kpis}
     assert kpi.pk not in shown
 
 
 def test_htmx_territory_request_returns_the_fragment_only(login, world):
     response = login("admin").get(
-        HOME, {"territory": world.territories["iberia"].pk}, headers={"HX-Request": "true"}
+        DEFINITIONS, {"territory": world.territories["iberia"].pk}, headers={"HX-Request": "true"}
     )
     html = _text(response)
     assert response.status_code == 200
@@ -227,16 +228,16 @@ def test_htmx_territory_request_returns_the_fragment_only(login, world):
 
 
 def test_home_tree_is_the_shared_scope_picker(login, world):
-    admin_html = _text(login("admin").get(HOME))
+    admin_html = _text(login("admin").get(DEFINITIONS))
     assert '<ul class="tree scope-picker" role="list">' in admin_html
-    rep_html = _text(login("rep").get(HOME))
+    rep_html = _text(login("rep").get(DEFINITIONS))
     assert '<ul class="tree scope-picker" role="list">' in rep_html
     assert 'class="tree__name" href=' not in rep_html
 
 
 def test_territory_links_work_without_javascript(login, world):
-    html = _text(login("admin").get(HOME))
-    assert f'href="/?territory={world.territories["iberia"].pk}"' in html
+    html = _text(login("admin").get(DEFINITIONS))
+    assert f'href="/definitions/?territory={world.territories["iberia"].pk}"' in html
 
 
 # --- organisation switcher -----------------------------------------------------------------------
@@ -244,9 +245,9 @@ def test_territory_links_work_without_javascript(login, world):
 
 def test_switcher_shows_only_with_several_memberships(login, world):
     client = login("viewer")
-    assert "Switch organisation" not in _text(client.get(HOME))
+    assert "Switch organisation" not in _text(client.get(DEFINITIONS))
     Membership.objects.create(user=world.users["viewer"], org=world.other_org, role=Role.VIEWER)
-    html = _text(client.get(HOME))
+    html = _text(client.get(DEFINITIONS))
     assert "Switch organisation" in html
     assert "Globex Outsider Org" in html
 
@@ -263,7 +264,7 @@ def test_switching_to_a_foreign_organisation_is_404(login, world):
     client = login("manager")
     assert client.post(reverse("org_switch"), {"org": world.other_org.pk}).status_code == 404
     assert client.post(reverse("org_switch"), {"org": "junk"}).status_code == 404
-    assert client.get(HOME).context["org"] == world.org
+    assert client.get(DEFINITIONS).context["org"] == world.org
 
 
 def test_switching_needs_post(login):
@@ -298,13 +299,13 @@ def _grow(world, n: int) -> None:
 @pytest.mark.parametrize("persona", ["admin", "manager", "rep", "viewer"])
 def test_home_runs_a_bounded_number_of_queries(login, world, persona, django_assert_max_num_queries):
     client = login(persona)
-    client.get(HOME)  # warm the session
+    client.get(DEFINITIONS)  # warm the session
     with django_assert_max_num_queries(MAX_HOME_QUERIES):
-        small = client.get(HOME)
+        small = client.get(DEFINITIONS)
     assert small.status_code == 200
     _grow(world, 25)
     with django_assert_max_num_queries(MAX_HOME_QUERIES):
-        large = client.get(HOME)
+        large = client.get(DEFINITIONS)
     assert large.status_code == 200
     if persona in ("admin", "manager", "viewer"):
         assert "Team 024" in _text(large)

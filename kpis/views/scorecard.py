@@ -1,0 +1,357 @@
+"""The scorecard page, home for managers, viewers and admins: one scope's scorecard in a period.
+
+``/?period=KEY&compare=previous|last_year&territory=ID`` (or ``&rep=ID``): the overall score, the four
+perspectives with their objectives and KPIs (actual, target, score, status, change against the chosen
+comparison, pace in the live period, a sparkline of the last periods), and the drill-down to the
+territories below and the reps in scope. An htmx request swaps the ``scorecard`` fragment; every state
+is a plain URL, so the page works as links and GET forms without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from kpis import selectors
+from kpis.models import KPI
+from kpis.store import StoredSeries
+from scorecard import access, periods
+from scorecard.decorators import MembershipRequest, membership_required
+from scorecard.models import Membership, Organization, Role
+from scorecard.templatetags.scorecard_format import kpi_value
+from territories.models import Rep, Territory, TerritoryAssignment
+
+from . import home as definitions
+
+COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
+SPARK_PERIODS = 8
+# Above a leaf, reps are listed with their scores only up to this many (the benchmark's root has 1,000:
+# their scorecards would cost more than the page); the territories below lead to them.
+REPS_LISTED = 40
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 96, 28, 3
+
+
+@membership_required
+def home(request: MembershipRequest) -> HttpResponse:
+    """``/``: the scorecard for managers, viewers and admins; a rep's home stays the definitions page."""
+    if request.membership.role == Role.REP:
+        return definitions.definitions_page(request)
+    return scorecard_page(request)
+
+
+def scorecard_page(request: MembershipRequest) -> HttpResponse:
+    context = scorecard_context(request, today=timezone.localdate())
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        response = render(request, "kpis/scorecard.html#scorecard", context)
+    else:
+        response = render(request, "kpis/scorecard.html", context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- the parts of the page ------------------------------------------------------------------------
+
+
+@dataclass
+class Spark:
+    """A server-rendered sparkline: polyline segments (gaps where nothing is stored) and its label."""
+
+    segments: list[str]
+    dots: list[tuple[float, float]]
+    label: str
+    width: int = SPARK_WIDTH
+    height: int = SPARK_HEIGHT
+
+
+# Decimals shown per unit: enough to tell periods apart, no more (stored figures are float64).
+DECIMALS = {"fraction": 3, "percent": 1, "days": 1, "score": 1, "number": 1, "count": 0}
+
+
+def shown(value: float | None, unit: str, currency: str) -> str:
+    """A figure as the page writes it: in its unit and rounded for reading ("—" when missing)."""
+    if value is None:
+        return "—"
+    decimals = (0 if abs(value) >= 1000 else 2) if unit == "currency" else DECIMALS.get(unit, 2)
+    return kpi_value(round(value, decimals), unit, currency)
+
+
+@dataclass
+class KpiLine:
+    kpi: KPI
+    row: dict
+    text: dict[str, str]  # actual, goal, red_flag, projected, compared as shown
+    change: str  # "+12.5%", or "+3.0 pts" for rates
+    arrow: str  # ↑ ↓ → or "" when there is no change to show
+    tone: str  # good | bad | flat | ""
+    spark: Spark | None
+    detail_query: str
+
+
+@dataclass
+class Drill:
+    """A territory below the scope or a rep in it, with its overall score and the link to its card."""
+
+    name: str
+    query: str
+    rolled: Any  # scoring.WeightedScore
+
+
+def _query(**params: Any) -> str:
+    return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def _period(org: Organization, key: str, today: date) -> periods.Period:
+    if not key:
+        return periods.period_containing(today, periods.QUARTER, org.fiscal_year_start_month)
+    try:
+        return org.parse_period(key)
+    except periods.PeriodError:
+        raise Http404("unknown period") from None
+
+
+def _spark_periods(period: periods.Period) -> list[periods.Period]:
+    out = [period]
+    while len(out) < SPARK_PERIODS:
+        out.append(out[-1].previous())
+    return out[::-1]
+
+
+def spark(
+    values: Sequence[float | None], labels: Sequence[str], name: str, unit: str, currency: str
+) -> Spark:
+    """The sparkline of ``values`` (oldest first) scaled into a small box; the label lists them all."""
+    known = [v for v in values if v is not None]
+    lo, hi = (min(known), max(known)) if known else (0.0, 0.0)
+    span = (hi - lo) or 1.0
+    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
+    segments: list[str] = []
+    dots: list[tuple[float, float]] = []
+    current: list[str] = []
+    for i, value in enumerate(values):
+        if value is None:
+            if current:
+                segments.append(" ".join(current))
+            current = []
+            continue
+        x = round(SPARK_PAD + i * step, 1)
+        y = round(SPARK_HEIGHT - SPARK_PAD - (value - lo) / span * (SPARK_HEIGHT - 2 * SPARK_PAD), 1)
+        if not (hi - lo):
+            y = SPARK_HEIGHT / 2
+        current.append(f"{x},{y}")
+        dots.append((x, y))
+    if current:
+        segments.append(" ".join(current))
+    listed = "; ".join(
+        f"{label} {shown(value, unit, currency) if value is not None else 'no data'}"
+        for label, value in zip(labels, values, strict=True)
+    )
+    return Spark([s for s in segments if " " in s], dots, f"{name}, last {len(values)} periods: {listed}")
+
+
+# Rates change in percentage points: a win rate going from 40 % to 50 % is "+10.0 pts", not "+25 %".
+POINTS = {"fraction": 100.0, "percent": 1.0}
+
+
+def change(kpi: KPI, row: dict, compare: str) -> tuple[float | None, str, str, str]:
+    """(the compared actual, the change as text, its arrow, good | bad | flat) against the chosen
+    comparison; no text and no arrow when there is nothing to compare with."""
+    compared = row["previous"] if compare == "previous" else row["last_year"]
+    if kpi.unit in POINTS:
+        if row["actual"] is None or compared is None:
+            return compared, "", "", ""
+        delta = (row["actual"] - compared) * POINTS[kpi.unit]
+        text = f"{delta:+.1f} pts"
+    else:
+        delta = row["change_pct"] if compare == "previous" else row["yoy_pct"]
+        if delta is None:
+            return compared, "", "", ""
+        text = f"{delta:+.1f}%"
+    if abs(delta) < 0.05:
+        return compared, text.replace("+", "±").replace("-", "±"), "→", "flat"
+    up = delta > 0
+    good = up if kpi.direction == "higher" else not up
+    return compared, text, "↑" if up else "↓", "good" if good else "bad"
+
+
+def _line(
+    kpi: KPI,
+    row: dict,
+    compare: str,
+    series: StoredSeries,
+    labels: list[str],
+    currency: str,
+    detail_query: str,
+) -> KpiLine:
+    compared, change_text, arrow, tone = change(kpi, row, compare)
+    values = series.actuals(kpi)
+    has_history = any(v is not None for v in values)
+    names = ("actual", "goal", "red_flag", "projected")
+    return KpiLine(
+        kpi=kpi,
+        row=row,
+        text={
+            **{name: shown(row[name], kpi.unit, currency) for name in names},
+            "compared": shown(compared, kpi.unit, currency),
+        },
+        change=change_text,
+        arrow=arrow,
+        tone=tone,
+        spark=spark(values, labels, kpi.name, kpi.unit, currency) if has_history else None,
+        detail_query=detail_query,
+    )
+
+
+def _scope(request: MembershipRequest) -> Territory | Rep:
+    if request.GET.get("rep"):
+        rep, _ = access.get_rep_for(request, request.GET["rep"])
+        return rep
+    if request.GET.get("territory"):
+        territory, _ = access.get_territory_for(request, request.GET["territory"])
+        return territory
+    top = access.visible_territories(request.membership).order_by("depth", "path").first()
+    if top is None:
+        raise Http404("no territory to show")
+    return top
+
+
+def _reps_in(m: Membership, territory: Territory, period: periods.Period) -> list[Rep]:
+    """The visible reps assigned somewhere in the territory's subtree during the period."""
+    during = Q(
+        assignments__territory__org=m.org,
+        assignments__territory__path__startswith=territory.path,
+        assignments__start__lte=period.end,
+    ) & (Q(assignments__end__isnull=True) | Q(assignments__end__gte=period.start))
+    return list(access.visible_reps(m).filter(during).distinct().order_by("name"))
+
+
+def _rep_territory(rep: Rep, period: periods.Period, visible: dict[int, Territory]) -> Territory | None:
+    """The visible territory the rep sat in at the end of the period (else the nearest one in time)."""
+    seen = [
+        a for a in TerritoryAssignment.objects.filter(rep=rep).order_by("start") if a.territory_id in visible
+    ]
+    before = [a for a in seen if a.start <= period.end]
+    chosen = before[-1] if before else seen[0] if seen else None
+    return visible[chosen.territory_id] if chosen else None
+
+
+def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, Any]:
+    m = request.membership
+    org = m.org
+    period = _period(org, request.GET.get("period", ""), today)
+    compare = request.GET.get("compare", "")
+    if compare not in COMPARISONS:
+        compare = "previous"
+    scope = _scope(request)
+    territories = list(access.visible_territories(m).order_by("path"))
+    by_id = {t.pk: t for t in territories}
+    is_rep = isinstance(scope, Rep)
+    home_territory = _rep_territory(scope, period, by_id) if isinstance(scope, Rep) else scope
+
+    def link(**where: Any) -> str:
+        return _query(period=period.key, compare=compare, **where)
+
+    # Breadcrumbs: the visible ancestors from the top down to the scope.
+    crumbs: list[tuple[str, str]] = []
+    if home_territory is not None:
+        crumbs = [
+            (t.name, link(territory=t.pk))
+            for t in territories
+            if home_territory.path.startswith(t.path) and t.pk != home_territory.pk
+        ]
+        crumbs.append((home_territory.name, link(territory=home_territory.pk)))
+    if is_rep:
+        crumbs.append((scope.name, link(rep=scope.pk)))
+
+    children: list[Territory] = []
+    reps: list[Rep] = []
+    reps_unlisted = 0
+    if isinstance(scope, Territory):
+        children = [t for t in territories if t.depth == scope.depth + 1 and t.path.startswith(scope.path)]
+        reps = _reps_in(m, scope, period)
+        if children and len(reps) > REPS_LISTED:
+            reps, reps_unlisted = [], len(reps)
+    cards = selectors.scorecards(org, period.key, [scope, *children, *reps])
+    card = cards[0]
+
+    spark_periods = _spark_periods(period)
+    series = StoredSeries(org, ("r" if is_rep else "t", scope.pk), [p.key for p in spark_periods])
+    spark_labels = [_short(p) for p in spark_periods]
+    where = {"rep": scope.pk} if is_rep else {"territory": scope.pk}
+    detail_query = _query(period=period.key, **where)
+    sections = [
+        (
+            group,
+            [
+                (
+                    o,
+                    [
+                        _line(kpi, row, compare, series, spark_labels, org.currency, detail_query)
+                        for kpi, row in o.kpis
+                    ],
+                )
+                for o in group.objectives
+            ],
+        )
+        for group in card.perspectives
+    ]
+    compared_period = period.previous() if compare == "previous" else period.last_year()
+    depth0 = min((t.depth for t in territories), default=1)
+    return {
+        "org": org,
+        "period": period,
+        "period_label": _long(period),
+        "live": period.contains(today),
+        "not_started": period.start > today,
+        "elapsed_pct": round(period.elapsed_share(today) * 100),
+        "compare": compare,
+        "compare_choices": [
+            (key, f"vs {label}", _query(period=period.key, compare=key, **where))
+            for key, label in COMPARISONS.items()
+        ],
+        "compared_period": _long(compared_period),
+        "scope": scope,
+        "is_rep_scope": is_rep,
+        "scope_title": scope.name if isinstance(scope, Rep) else scope.full_name,
+        "card": card,
+        "sections": sections,
+        "crumbs": crumbs,
+        "territory_choices": [
+            (
+                t.pk,
+                "\u00a0\u00a0" * (t.depth - depth0) + t.name,
+                home_territory is not None and t.pk == home_territory.pk,
+            )
+            for t in territories
+        ],
+        "children": [
+            Drill(t.name, link(territory=t.pk), c.rolled)
+            for t, c in zip(children, cards[1 : 1 + len(children)], strict=True)
+        ],
+        "reps": [
+            Drill(r.name, link(rep=r.pk), c.rolled)
+            for r, c in zip(reps, cards[1 + len(children) :], strict=True)
+        ],
+        "reps_unlisted": reps_unlisted,
+        "compare_query": link(territory=scope.pk),
+        "spark_labels": spark_labels,
+    }
+
+
+def _short(period: periods.Period) -> str:
+    if period.kind == periods.MONTH:
+        return period.start.strftime("%b %Y")
+    return period.key
+
+
+def _long(period: periods.Period) -> str:
+    return period.start.strftime("%B %Y") if period.kind == periods.MONTH else period.key
