@@ -40,11 +40,11 @@ def axis_format(unit: str, currency_symbol: str = "") -> AxisFormat:
     return AxisFormat()
 
 
-def _layout(fig: go.Figure, axis: AxisFormat, *, title: str) -> None:
+def _layout(fig: go.Figure, axis: AxisFormat) -> None:
+    """The page's look; the card's heading names the chart, so the figure has no title of its own."""
     fig.update_layout(
-        title={"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
         font={"family": FONT, "size": 12, "color": "#1b2433"},
-        margin={"l": 56, "r": 16, "t": 40, "b": 48},
+        margin={"l": 56, "r": 16, "t": 16, "b": 48},
         height=320,
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
@@ -59,7 +59,7 @@ def _layout(fig: go.Figure, axis: AxisFormat, *, title: str) -> None:
         tickprefix=axis.tickprefix,
         ticksuffix=axis.ticksuffix,
     )
-    fig.update_xaxes(type="category", showgrid=False, linecolor="#c9d1dd")
+    fig.update_xaxes(type="category", showgrid=False, linecolor="#c9d1dd", automargin=True)
 
 
 def _dict(fig: go.Figure) -> dict:
@@ -73,8 +73,6 @@ def history_figure(
     red_flag: Sequence[float | None],
     projected: Sequence[float | None],
     axis: AxisFormat,
-    *,
-    title: str,
 ) -> dict:
     """Actual against goal and red flag over the periods, with the live period's projection."""
     fig = go.Figure()
@@ -107,7 +105,7 @@ def history_figure(
                 marker={"color": PROJECTED, "size": 11, "symbol": "diamond-open", "line": {"width": 2}},
             )
         )
-    _layout(fig, axis, title=title)
+    _layout(fig, axis)
     return _dict(fig)
 
 
@@ -117,8 +115,6 @@ def breakdown_figure(
     statuses: Sequence[str],
     goal: Sequence[float | None],
     axis: AxisFormat,
-    *,
-    title: str,
 ) -> dict:
     """The KPI across the scope's children: a bar each, coloured by status, with each one's goal."""
     fig = go.Figure()
@@ -141,7 +137,7 @@ def breakdown_figure(
                 marker={"color": "#1b2433", "symbol": "line-ew-open", "size": 28, "line": {"width": 2}},
             )
         )
-    _layout(fig, axis, title=title)
-    fig.update_layout(hovermode="closest", bargap=0.35)
-    fig.update_xaxes(tickangle=0, automargin=True)
+    _layout(fig, axis)
+    # The bars' colours are statuses (said in the page's hint and the table), not a series to name.
+    fig.update_layout(hovermode="closest", bargap=0.35, showlegend=False)
     return _dict(fig)

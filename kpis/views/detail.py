@@ -108,17 +108,15 @@ def _charts(detail: KpiDetail, currency: str) -> dict[str, Any]:
         [p.figures["red_flag"] for p in points],
         [p.figures["projected"] if p.live else None for p in points],
         axis,
-        title=f"{kpi.name}: actual against goal",
     )
     out: dict[str, Any] = {"history_chart": history}
-    if detail.breakdown:
+    if any(row["actual"] is not None for _child, row in detail.breakdown):
         out["breakdown_chart"] = charts.breakdown_figure(
             [child.name for child, _row in detail.breakdown],
             [row["actual"] for _child, row in detail.breakdown],
             [row["status"] for _child, row in detail.breakdown],
             [row["goal"] for _child, row in detail.breakdown],
             axis,
-            title=f"{kpi.name} by {'rep' if _are_reps(detail) else 'territory'}, {detail.period.key}",
         )
     return out
 

@@ -53,8 +53,8 @@ def test_the_page_explains_the_colour_with_the_real_numbers(world, login, target
     # Nora's won deal of 2,000 against a goal of 1,500 and the defaulted red flag of 1,350 (10 %).
     assert "Why this colour" in html
     assert "Built-in metric “Won revenue” (won_revenue)" in html
-    assert "set explicitly for Nordics" in html
-    assert "defaulted to the goal − 10%" in html
+    assert "(set explicitly for Nordics and 2024-Q1, history below)" in html
+    assert "(defaulted to the goal − 10%, the KPI's tolerance)" in html
     assert "d = G − R = 1,500 − 1,350 = <strong>150</strong>" in html
     # 10 · (2000 − 1200) ÷ 450 = 17.78, clamped to 10: green.
     assert (
@@ -96,7 +96,7 @@ def test_charts_are_plotly_figures_drawn_by_the_local_plotly_js(world, login, ta
     assert breakdown["data"][0]["y"] == [2000, 2000]
     # Text alternatives: a table of the values beside each chart.
     assert html.count("Values as a table") == 2
-    assert 'role="img"' in html
+    assert html.count('<figcaption class="visually-hidden">') == 2
 
 
 def test_plotly_js_is_loaded_only_on_this_page(world, login):
