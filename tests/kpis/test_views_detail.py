@@ -11,8 +11,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from kpis import selectors_detail
 from kpis.models import KPI
-from kpis.services import rollups_recompute, target_set
+from kpis.services import measurement_set, rollups_recompute, target_set
+from scorecard import periods
 from tests.factories import OpportunityFactory, RepFactory, TerritoryFactory
 
 pytest_plugins = ["tests.conftest_personas"]
@@ -178,3 +180,42 @@ def test_the_page_takes_a_constant_number_of_queries(world, login, django_assert
     _recompute(world)
     with django_assert_max_num_queries(15):
         assert client.get(url(territory=scope)).status_code == 200
+
+
+def test_a_manual_kpi_lists_its_measurements_with_who_entered_them(world, login):
+    nps = KPI.objects.get(org=world.org, slug="nps")
+    measurement_set(
+        kpi=nps,
+        period=Q1,
+        value=42,
+        territory=world.territories["stockholm"],
+        note="survey of 120 customers",
+        entered_by=world.users["manager"],
+    )
+    _recompute(world)
+    html = login("manager").get(url("nps", territory=world.territories["nordics"].pk)).content.decode()
+    assert "Manual measurement" in html
+    rows = html[html.index('id="rows"') :]
+    assert "survey of 120 customers" in rows and "Manny Manager" in rows and "Acme/Nordics/Stockholm" in rows
+
+
+FIGURES = {"actual": 30.0, "projected": 60.0}
+LIVE = periods.quarter(2024, 1)  # 2024-02-10: day 41 of 91, in the first half
+
+
+@pytest.mark.parametrize(
+    ("slug", "figures", "method"),
+    [
+        ("won_revenue", {**FIGURES, "projected": 30.0 / (41 / 91)}, "run_rate"),
+        ("won_revenue", FIGURES, "pipeline"),  # not the run rate, early in the period: pipeline-weighted
+        ("won_revenue", {**FIGURES, "projection_method": "stored method"}, "stored method"),
+        ("gross_profit", {**FIGURES, "projected": 30.0 / (41 / 91)}, "run_rate"),
+    ],
+)
+def test_the_projection_method_is_the_stored_one_or_the_rule_that_gave_the_number(
+    world, slug, figures, method
+):
+    kpi = KPI.objects.get(org=world.org, slug=slug)
+    projection = selectors_detail._projection(kpi, LIVE, figures, date(2024, 2, 10))
+    assert projection is not None and projection.method == method
+    assert projection.elapsed_share == pytest.approx(41 / 91)
