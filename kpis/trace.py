@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from people.models import Certification, ProgramParticipation
-from sales.models import CLOSED_STAGES, Opportunity, Poc, Stage
+from sales.models import CLOSED_STAGES, Opportunity, Poc, Product, Stage
 from scorecard import periods as P
 from scorecard.models import Organization
 from territories.models import Rep, Territory, TerritoryAssignment
@@ -156,6 +156,19 @@ def _open_at_end(scope: Scope, period: P.Period, today: date) -> Q:
     day = snapshot_day(period, today)
     closed_by_end = Q(stage__in=CLOSED_STAGES, close_date__lte=period.end)
     return Q(opened_on__lte=day) & ~closed_by_end & _credited(scope, day)
+
+
+def with_value(deals: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    """Each deal's ``value``: its amount, else its products' list prices (as open pipeline values it)."""
+    list_price = (
+        Product.objects.filter(opportunities=OuterRef("pk"))
+        .order_by()
+        .values("opportunities")
+        .annotate(total=Sum("list_price"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=16, decimal_places=4)
+    return deals.annotate(value=Coalesce("amount", Subquery(list_price, output_field=money)))
 
 
 def deals_behind(

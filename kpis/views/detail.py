@@ -76,7 +76,7 @@ def _rows_behind(request: MembershipRequest, detail: KpiDetail) -> dict[str, Any
         return {"rows_kind": ""}
     qs: QuerySet[Any]
     if kind == "deals":
-        qs = trace.deals_behind(org, kpi, scope, period, today=detail.as_of)
+        qs = trace.with_value(trace.deals_behind(org, kpi, scope, period, today=detail.as_of))
     elif kind == "certifications":
         qs = trace.certifications_behind(org, kpi, scope, period, today=detail.as_of)
     elif kind == "participations":
@@ -86,8 +86,8 @@ def _rows_behind(request: MembershipRequest, detail: KpiDetail) -> dict[str, Any
     context: dict[str, Any] = {"rows_kind": kind, "rows_description": trace.rows_description(kpi)}
     paginator = Paginator(_rows(kind, qs), ROWS_PER_PAGE)
     if kind == "deals":
-        totals = qs.order_by().aggregate(n=Count("pk"), amount=Sum("amount"))
-        context["rows_total"] = totals["amount"] or 0
+        totals = qs.order_by().aggregate(n=Count("pk"), total=Sum("value"))
+        context["rows_total"] = totals["total"] or 0
         paginator.__dict__["count"] = totals["n"]  # already counted: spares the paginator's query
     context["rows_page"] = paginator.get_page(request.GET.get("page"))
     return context

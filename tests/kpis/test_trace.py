@@ -151,3 +151,20 @@ def test_a_kpi_over_reps_or_a_formula_has_no_deal_rows(acme):
     assert not _traced(b, "rep_turnover", b.territory("Acme")).exists()
     assert trace.rows_kind(b.kpi("won_revenue")) == "deals"
     assert trace.rows_kind(b.kpi("certifications_earned")) == "certifications"
+
+
+def test_open_pipeline_value_counts_a_deal_without_amount_at_its_products_list_price(build):
+    b = build()
+    ann = b.rep("Ann", ("Acme/East/Boston", START, None))
+    dan = b.rep("Dan", ("Acme/West/Denver", START, None))
+    gadget, gizmo = b.product("Gadget", "Hardware", price=70), b.product("Gizmo", "Software", price=5)
+    b.deal(ann, "engaging", engage=d(1, 10), amount=100)
+    b.deal(ann, "engaging", engage=d(1, 11), products=[gadget, gizmo])  # no amount: 75
+    b.deal(dan, "proposal", engage=d(2, 1), products=[gadget])  # no amount: 70
+    b.deal(dan, "won", engage=d(2, 1), close=d(3, 1), amount=1000)  # closed: not pipeline
+    rollups_recompute(org=b.org, today=TODAY)
+    stored = Stored(b.org, TODAY)
+    for path, expected in (("Acme/East/Boston", 175), ("Acme/West", 70), ("Acme", 245)):
+        deals = trace.with_value(_traced(b, "open_pipeline_value", b.territory(path)))
+        assert float(deals.aggregate(total=Sum("value"))["total"]) == expected
+        assert stored.value("open_pipeline_value", path, Q1) == expected

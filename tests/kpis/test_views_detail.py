@@ -70,7 +70,7 @@ def test_the_deals_behind_the_figure_are_listed_with_links_to_their_records(worl
     html = login("manager").get(url(territory=world.territories["nordics"].pk)).content.decode()
     won = world.opportunities["nora"].rep.opportunities.get(stage="won")
     assert reverse("admin:sales_opportunity_change", args=[won.pk]) in html
-    assert "1 deal, amounts totalling $2,000." in html
+    assert "1 deal, values totalling $2,000 " in html
     assert "NORA-0" not in html  # open, not won: not behind won revenue
     assert "SERGIO" not in html
 
