@@ -241,11 +241,18 @@ def _number(value: float | None) -> float | None:
 class StoredRows:
     """Stored rollups of some scopes in a period and the two periods it compares with."""
 
-    def __init__(self, org: Organization, period_key: str, scopes: Sequence[Scope]) -> None:
+    def __init__(
+        self, org: Organization, period_key: str, scopes: Sequence[Scope], *, also: Sequence[str] = ()
+    ) -> None:
+        """``also``: more period keys read in the same queries, for ``row(..., period_key=...)``."""
         self.org = org
         self.period = org.parse_period(period_key)
         self.compare = {"previous": self.period.previous().key, "last_year": self.period.last_year().key}
-        self.slot = {key: row_of(org, key) for key in (self.period.key, *self.compare.values())}
+        self.slot = {}
+        for key in (self.period.key, *also):
+            period = org.parse_period(key)
+            for k in (period.key, period.previous().key, period.last_year().key):
+                self.slot[k] = row_of(org, k)
         territory_ids = [i for kind, i in scopes if kind == "t"]
         rep_ids = [i for kind, i in scopes if kind == "r"]
         rows = list(
@@ -253,9 +260,13 @@ class StoredRows:
             .filter(Q(territory_id__in=territory_ids) | Q(rep_id__in=rep_ids))
             .values_list("run_id", "territory_id", "rep_id", "year", "data")
         )
-        runs = RollupRun.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", "kpi_ids")
+        runs = list(
+            RollupRun.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", "kpi_ids", "today")
+        )
         # Each run's KPI order: kpi id -> position of its values in the run's rows.
-        positions = {pk: {kpi_id: i for i, kpi_id in enumerate(kpi_ids)} for pk, kpi_ids in runs}
+        positions = {pk: {kpi_id: i for i, kpi_id in enumerate(kpi_ids)} for pk, kpi_ids, _today in runs}
+        # The day the newest of these runs computed as of (the live period's pace is as of that day).
+        self.computed_on = max((today for _pk, _ids, today in runs), default=None)
         self._rows: dict[tuple[str, Scope], tuple[dict[int, int], bytes]] = {}
         for run_id, tid, rid, year, data in rows:
             scope = ("t", tid) if tid is not None else ("r", rid)
@@ -285,9 +296,18 @@ class StoredRows:
             return None
         return _number(fields[name][i])
 
-    def row(self, kpi: KPI, scope: Scope) -> dict:
-        """The §5 figures of one KPI and scope (all null and gray when nothing is stored)."""
-        key = self.period.key
+    def stored_target(self, kpi: KPI, scope: Scope, period_key: str | None = None) -> tuple:
+        """The (goal, red flag) stored for the scope: set explicitly or summed from child territories
+        (None where the KPI's default, or nothing, applies)."""
+        key = period_key or self.period.key
+        return self._field(key, scope, kpi, "goal"), self._field(key, scope, kpi, "red_flag")
+
+    def row(self, kpi: KPI, scope: Scope, period_key: str | None = None) -> dict:
+        """The §5 figures of one KPI and scope (all null and gray when nothing is stored), in the period
+        or, with ``period_key``, one of the periods passed as ``also``."""
+        key = period_key or self.period.key
+        period = self.org.parse_period(key)
+        compare = {"previous": period.previous().key, "last_year": period.last_year().key}
         actual = self._field(key, scope, kpi, "actual")
         goal = self._field(key, scope, kpi, "goal")
         red = self._field(key, scope, kpi, "red_flag") if goal is not None else None
@@ -299,9 +319,9 @@ class StoredRows:
         if not self.has(key, scope) or (actual is None and goal is None):
             return _empty()
         compared = {}
-        for name, period in self.compare.items():
-            if self.has(period, scope):
-                compared[name] = self._field(period, scope, kpi, "actual")
+        for name, other in compare.items():
+            if self.has(other, scope):
+                compared[name] = self._field(other, scope, kpi, "actual")
             else:
                 compared[name] = self._field(key, scope, kpi, name)
         score = scoring.score(actual, goal, red)
