@@ -9,8 +9,8 @@ Each function returns a queryset built with the rollups' attribution rules (DESI
 - a deal counts as opened in the period of its engage date (else its created date), credited on that day;
 - a deal is open at a period's end when it was opened by the snapshot day (the period's end, or today
   in the live period) and not won or lost by the period's end; it is credited on the snapshot day;
-- a deal whose rep has no assignment that day falls back to its own territory (house deals), and a
-  deal with neither rep nor territory to the root.
+- a deal whose rep has no assignment that day (or that has no rep) falls back to its own territory
+  (house deals), else to the root, so the root always equals the organisation's total.
 
 A rep's scope holds every deal of the rep, wherever the rep sat.
 """
@@ -137,8 +137,8 @@ def _credited(scope: Scope, day) -> Q:
     inside = Exists(assigned.filter(territory__path__startswith=scope.path))
     house = ~Exists(assigned) & Q(territory__path__startswith=scope.path)
     credited = Q(inside) | house
-    if scope.depth == 1:
-        credited |= Q(rep__isnull=True, territory__isnull=True)
+    if scope.depth == 1:  # unassigned that day and no territory of its own: the root (DESIGN §4)
+        credited |= ~Exists(assigned) & Q(territory__isnull=True)
     return credited
 
 
