@@ -7,18 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
 from kpis import scoring, selectors
 from kpis.models import KPI
-from scorecard import access, periods
+from scorecard import access
 from scorecard.decorators import MembershipRequest, membership_required
 from scorecard.models import Membership
 from territories.models import Rep, Territory
+
+from .params import period_param, territory_param
 
 RANKED = 5  # underperformers shown per list
 
@@ -70,23 +71,10 @@ def compare(request: MembershipRequest) -> HttpResponse:
     m = request.membership
     org = m.org
     params = request.GET
-    try:
-        period = (
-            org.parse_period(params["period"])
-            if params.get("period")
-            else periods.period_containing(timezone.localdate(), periods.QUARTER, org.fiscal_year_start_month)
-        )
-    except periods.PeriodError:
-        raise Http404("unknown period") from None
+    period = period_param(org, params)
     comparison = "last_year" if params.get("compare") == "last_year" else "previous"
     base = period.last_year() if comparison == "last_year" else period.previous()
-    if params.get("territory"):
-        scope, _ = access.get_territory_for(request, params["territory"])
-    else:
-        top = access.visible_territories(m).order_by("depth", "path").first()
-        if top is None:
-            raise Http404("no territory to show")
-        scope = top
+    scope = territory_param(request)
     children = _children(m, scope)
     definitions = selectors.scorecard_definitions(org)
     now = selectors.scorecards(org, period.key, children, definitions)

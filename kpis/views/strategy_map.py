@@ -4,36 +4,23 @@ the customer value proposition in the customer band; each objective opens its KP
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from kpis import evidence, lagged, selectors
 from perspectives.map_layout import BAND_HEIGHT, layout
 from perspectives.models import ObjectiveLink
-from scorecard import access, periods
 from scorecard.decorators import MembershipRequest, membership_required
+
+from .params import period_param, territory_param
 
 
 @membership_required
 def strategy_map(request: MembershipRequest) -> HttpResponse:
-    m = request.membership
-    org = m.org
-    try:
-        period = (
-            org.parse_period(request.GET["period"])
-            if request.GET.get("period")
-            else periods.period_containing(timezone.localdate(), periods.QUARTER, org.fiscal_year_start_month)
-        )
-    except periods.PeriodError:
-        raise Http404("unknown period") from None
-    if request.GET.get("territory"):
-        scope, _ = access.get_territory_for(request, request.GET["territory"])
-    else:
-        top = access.visible_territories(m).order_by("depth", "path").first()
-        if top is None:
-            raise Http404("no territory to show")
-        scope = top
+    org = request.membership.org
+    period = period_param(org, request.GET)
+    scope = territory_param(request)
     card = selectors.scorecard(org, period.key, scope)
     objectives = [o for group in card.perspectives for o in group.objectives]
     placed = layout(
@@ -58,14 +45,7 @@ def strategy_map(request: MembershipRequest) -> HttpResponse:
 def strategy_map_evidence(request: MembershipRequest) -> HttpResponse:
     """Each cause→effect link checked against the data: lagged correlations of its KPIs' quarterly
     changes over the leaf territories of the scope."""
-    m = request.membership
-    if request.GET.get("territory"):
-        scope, _ = access.get_territory_for(request, request.GET["territory"])
-    else:
-        top = access.visible_territories(m).order_by("depth", "path").first()
-        if top is None:
-            raise Http404("no territory to show")
-        scope = top
-    links, quarters = evidence.strategy_map_evidence(m.org, scope, timezone.localdate())
+    scope = territory_param(request)
+    links, quarters = evidence.strategy_map_evidence(request.membership.org, scope, timezone.localdate())
     context = {"scope": scope, "links": links, "quarters": quarters, "few_pairs": lagged.FEW_PAIRS}
     return render(request, "kpis/strategy_map_evidence.html", context)

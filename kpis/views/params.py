@@ -1,0 +1,33 @@
+"""The query parameters the scorecard pages share: the period and the territory in scope."""
+
+from __future__ import annotations
+
+from django.http import Http404, QueryDict
+from django.utils import timezone
+
+from scorecard import access, periods
+from scorecard.decorators import MembershipRequest
+from scorecard.models import Organization
+from territories.models import Territory
+
+
+def period_param(org: Organization, params: QueryDict) -> periods.Period:
+    """``?period=KEY``, else the quarter containing today; an unknown key is a 404."""
+    try:
+        key = params.get("period", "")
+        if key:
+            return org.parse_period(str(key))
+        return periods.period_containing(timezone.localdate(), periods.QUARTER, org.fiscal_year_start_month)
+    except periods.PeriodError:
+        raise Http404("unknown period") from None
+
+
+def territory_param(request: MembershipRequest) -> Territory:
+    """``?territory=ID`` (404 outside what the user sees), else the top territory the user sees."""
+    if request.GET.get("territory"):
+        territory, _ = access.get_territory_for(request, request.GET["territory"])
+        return territory
+    top = access.visible_territories(request.membership).order_by("depth", "path").first()
+    if top is None:
+        raise Http404("no territory to show")
+    return top
