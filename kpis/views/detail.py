@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet, Sum
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -21,39 +21,13 @@ from django.utils.cache import patch_vary_headers
 from kpis import charts, selectors_detail, trace
 from kpis.models import KPI
 from kpis.selectors_detail import KpiDetail
-from scorecard import access, periods
 from scorecard.decorators import MembershipRequest, membership_required
-from scorecard.models import Role
 from scorecard.templatetags.scorecard_format import CURRENCY_SYMBOLS
-from territories.models import Rep, Territory
+from territories.models import Rep
+
+from .params import period_param, scope_param
 
 ROWS_PER_PAGE = 25
-
-
-def _period(request: MembershipRequest) -> periods.Period:
-    org = request.membership.org
-    try:
-        if request.GET.get("period"):
-            return org.parse_period(request.GET["period"])
-    except periods.PeriodError:
-        raise Http404("unknown period") from None
-    return periods.period_containing(timezone.localdate(), periods.QUARTER, org.fiscal_year_start_month)
-
-
-def _scope(request: MembershipRequest) -> Territory | Rep:
-    m = request.membership
-    if request.GET.get("rep"):
-        rep, _ = access.get_rep_for(request, request.GET["rep"])
-        return rep
-    if request.GET.get("territory"):
-        territory, _ = access.get_territory_for(request, request.GET["territory"])
-        return territory
-    if m.role == Role.REP and m.rep is not None:
-        return m.rep
-    top = access.visible_territories(m).order_by("depth", "path").first()
-    if top is None:
-        raise Http404("no territory to show")
-    return top
 
 
 def _rows(kind: str, qs: QuerySet) -> QuerySet:
@@ -130,8 +104,8 @@ def kpi_detail(request: MembershipRequest, slug: str) -> HttpResponse:
     m = request.membership
     org = m.org
     kpi = get_object_or_404(KPI.objects.select_related("objective__perspective"), org=org, slug=slug)
-    period = _period(request)
-    scope = _scope(request)
+    period = period_param(request.membership.org, request.GET)
+    scope = scope_param(request, own_rep_first=True)
     detail = selectors_detail.kpi_detail(org, kpi, scope, period, today=timezone.localdate())
     context: dict[str, Any] = {
         "detail": detail,

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from scorecard import access, periods
 from scorecard.decorators import MembershipRequest
-from scorecard.models import Organization
-from territories.models import Territory
+from scorecard.models import Organization, Role
+from territories.models import Rep, Territory
 
 
 def period_param(org: Organization, params: QueryDict) -> periods.Period:
@@ -31,3 +31,15 @@ def territory_param(request: MembershipRequest) -> Territory:
     if top is None:
         raise Http404("no territory to show")
     return top
+
+
+def scope_param(request: MembershipRequest, *, own_rep_first: bool = False) -> Territory | Rep:
+    """``?rep=ID`` or ``?territory=ID`` (404 outside what the user sees), else (``own_rep_first``) a rep's
+    own record, else the top territory the user sees."""
+    if request.GET.get("rep"):
+        rep, _ = access.get_rep_for(request, request.GET["rep"])
+        return rep
+    m = request.membership
+    if own_rep_first and not request.GET.get("territory") and m.role == Role.REP and m.rep is not None:
+        return m.rep
+    return territory_param(request)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -26,11 +26,12 @@ from kpis.models import KPI
 from kpis.store import StoredSeries
 from scorecard import access, periods
 from scorecard.decorators import MembershipRequest, membership_required
-from scorecard.models import Membership, Organization, Role
+from scorecard.models import Membership, Role
 from scorecard.templatetags.scorecard_format import kpi_value
 from territories.models import Rep, Territory, TerritoryAssignment
 
 from . import home as definitions
+from .params import period_param, scope_param
 
 COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
 SPARK_PERIODS = 8
@@ -108,15 +109,6 @@ class Drill:
 
 def _query(**params: Any) -> str:
     return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
-
-
-def _period(org: Organization, key: str, today: date) -> periods.Period:
-    if not key:
-        return periods.period_containing(today, periods.QUARTER, org.fiscal_year_start_month)
-    try:
-        return org.parse_period(key)
-    except periods.PeriodError:
-        raise Http404("unknown period") from None
 
 
 def _spark_periods(period: periods.Period) -> list[periods.Period]:
@@ -211,19 +203,6 @@ def _line(
     )
 
 
-def _scope(request: MembershipRequest) -> Territory | Rep:
-    if request.GET.get("rep"):
-        rep, _ = access.get_rep_for(request, request.GET["rep"])
-        return rep
-    if request.GET.get("territory"):
-        territory, _ = access.get_territory_for(request, request.GET["territory"])
-        return territory
-    top = access.visible_territories(request.membership).order_by("depth", "path").first()
-    if top is None:
-        raise Http404("no territory to show")
-    return top
-
-
 def _reps_in(m: Membership, territory: Territory, period: periods.Period) -> list[Rep]:
     """The visible reps assigned somewhere in the territory's subtree during the period."""
     during = Q(
@@ -247,11 +226,11 @@ def _rep_territory(rep: Rep, period: periods.Period, visible: dict[int, Territor
 def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, Any]:
     m = request.membership
     org = m.org
-    period = _period(org, request.GET.get("period", ""), today)
+    period = period_param(org, request.GET)
     compare = request.GET.get("compare", "")
     if compare not in COMPARISONS:
         compare = "previous"
-    scope = _scope(request)
+    scope = scope_param(request)
     territories = list(access.visible_territories(m).order_by("path"))
     by_id = {t.pk: t for t in territories}
     is_rep = isinstance(scope, Rep)
