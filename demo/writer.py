@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from simple_history.utils import bulk_create_with_history
 
 from kpis.models import KPI, Measurement, Note, Target
 from people.models import Certification, CertificationType, Program, ProgramParticipation
@@ -192,13 +193,18 @@ def _write_reps(org: Organization, plan: DemoPlan, rep_user: Any, scopes: dict[s
                 user=rep_user if rep is demo_rep else None,
             )
         )
-    Rep.objects.bulk_create(reps)
+    bulk_create_with_history(reps, Rep)
     rep_user.first_name, rep_user.last_name = demo_rep.name.split(" ", 1)
     rep_user.save(update_fields=["first_name", "last_name"])
-    TerritoryAssignment.objects.bulk_create(
-        TerritoryAssignment(org=org, rep=reps[rep.index], territory=scopes[team.name], start=start, end=end)
-        for rep in plan.roster.reps
-        for team, start, end in rep.assignments
+    bulk_create_with_history(
+        [
+            TerritoryAssignment(
+                org=org, rep=reps[rep.index], territory=scopes[team.name], start=start, end=end
+            )
+            for rep in plan.roster.reps
+            for team, start, end in rep.assignments
+        ],
+        TerritoryAssignment,
     )
     return reps
 

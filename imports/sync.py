@@ -16,11 +16,15 @@ from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from kpis import recompute
 from sales.models import Account, Deliverable, Opportunity, Partner, Product, StrategicPlay
+from scorecard import locks
 from territories.models import Rep, Territory, TerritoryAssignment
 from territories.services import territory_get_or_create_path
+
+from .errors import ErrorList
 
 BATCH_SIZE = 1000
 
@@ -214,7 +218,7 @@ def reps_write(*, org, reps: dict[str, RepRecord]) -> tuple[Counts, Counts]:
     # Earliest first: each row moves only within the room its successors (fixed starts) leave.
     for assignment in sorted(to_update, key=lambda a: a.start):
         assignment.save(update_fields=["territory", "end"])
-    TerritoryAssignment.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    bulk_create_with_history(to_create, TerritoryAssignment, batch_size=BATCH_SIZE)
     counts.created, counts.updated, counts.deleted = len(to_create), len(to_update), len(to_delete)
     return rep_counts, counts
 
@@ -265,6 +269,17 @@ class _OpportunityWriter:
         self.plays = names_ensure(StrategicPlay, org=org, names=references.plays)
         self.deliverables = names_ensure(Deliverable, org=org, names=references.deliverables)
         self.counts = Counts()
+        self.locked = locks.day_checker(org)
+        self.errors = ErrorList()
+
+    def refuse_locked(self, obj: Opportunity, *days: date | None) -> None:
+        """A deal closing (before or after this import) in a locked period may not change."""
+        for day in days:
+            lock = self.locked(day)
+            if lock is not None:
+                what = f"opportunity {obj.external_id} closing on {day.isoformat()} cannot change"  # type: ignore[union-attr]
+                self.errors.add(locks.lock_message(lock, what), column="close_date")
+                return
 
     def values(self, r: OpportunityRecord) -> dict[str, Any]:
         values = {
@@ -294,7 +309,10 @@ class _OpportunityWriter:
         stored_links = _links_stored([o.pk for o in existing.values()])
         changes = self._changes(batch, existing)
         Opportunity.objects.bulk_create(changes.new, batch_size=BATCH_SIZE)
+        fields_changed = set(changes.changed)
         _links_update(changes, stored_links, existing)
+        for pk in changes.changed.keys() - fields_changed:  # only the products or deliverables changed
+            self.refuse_locked(changes.changed[pk], changes.changed[pk].close_date)
         if changes.changed:
             now = timezone.now()
             for obj in changes.changed.values():
@@ -321,8 +339,11 @@ class _OpportunityWriter:
             if obj is None:
                 obj = Opportunity(org=self.org, external_id=record.external_id, **values)
                 changes.new.append(obj)
+                self.refuse_locked(obj, obj.close_date)
             else:
                 diff = [f for f, v in values.items() if getattr(obj, f) != v]
+                if diff:
+                    self.refuse_locked(obj, obj.close_date, values["close_date"])
                 for f in diff:
                     setattr(obj, f, values[f])
                 if diff:
@@ -380,7 +401,10 @@ def _links_insert(through: type[models.Model], column: str, pairs: list[tuple[in
 def opportunities_write(
     *, org, records: Iterable[OpportunityRecord], references: References, batch_size: int = BATCH_SIZE
 ) -> Counts:
-    """Upserts opportunities by external id, in batches; reps, products and territories must exist."""
+    """Upserts opportunities by external id, in batches; reps, products and territories must exist.
+
+    A deal closing in a locked period (before or after the change) may not be created or changed:
+    ``ImportFailed`` names each such deal; call it inside a transaction so that nothing is kept."""
     writer = _OpportunityWriter(org, references)
     batch: list[OpportunityRecord] = []
     for record in records:
@@ -390,4 +414,5 @@ def opportunities_write(
             batch = []
     if batch:
         writer.write(batch)
+    writer.errors.raise_if_any()  # the caller's transaction rolls the batches back
     return writer.counts

@@ -15,9 +15,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from simple_history.utils import bulk_create_with_history
 
 from perspectives.models import Objective, ObjectiveLink, Perspective
-from scorecard import access
+from scorecard import access, locks
 from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, Territory
 
@@ -306,6 +307,7 @@ def target_set(
 ) -> Target:
     """Set the current target; the previous one stays as history, stamped superseded."""
     kpi.org.parse_period(period)
+    locks.refuse_locked_period(kpi.org, period, "its targets cannot change")
     if (territory is None) == (rep is None):
         raise ValidationError("A target is for exactly one territory or one rep.")
     now = timezone.now()
@@ -330,6 +332,7 @@ def measurement_set(
     *, kpi: KPI, period: str, value, territory=None, rep=None, weight=None, note: str = "", entered_by=None
 ) -> Measurement:
     kpi.org.parse_period(period)
+    locks.refuse_locked_period(kpi.org, period, "its measurements cannot change")
     if kpi.source != Source.MANUAL:
         raise ValidationError(f"{kpi.name} is not a manual KPI.")
     if (territory is None) == (rep is None):
@@ -360,17 +363,21 @@ def scorecard_template_create(org) -> None:
         objectives[slug] = Objective.objects.create(
             org=org, perspective=perspectives[perspective], slug=slug, name=name, weight=weight, order=order
         )
-    ObjectiveLink.objects.bulk_create(
-        ObjectiveLink(org=org, cause=objectives[c], effect=objectives[e]) for c, e in LINKS
+    # Bulk writes with their first history record, so the first change later has something to diff.
+    bulk_create_with_history(
+        [ObjectiveLink(org=org, cause=objectives[c], effect=objectives[e]) for c, e in LINKS], ObjectiveLink
     )
-    KPI.objects.bulk_create(
-        KPI(
-            org=org,
-            order=order,
-            objective=objectives[spec["objective"]],
-            **{k: v for k, v in spec.items() if k != "objective"},
-        )
-        for order, spec in enumerate(KPIS, start=1)
+    bulk_create_with_history(
+        [
+            KPI(
+                org=org,
+                order=order,
+                objective=objectives[spec["objective"]],
+                **{k: v for k, v in spec.items() if k != "objective"},
+            )
+            for order, spec in enumerate(KPIS, start=1)
+        ],
+        KPI,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 
 class Perspective(models.Model):
@@ -22,6 +23,8 @@ class Perspective(models.Model):
     )
     weight = models.DecimalField(max_digits=6, decimal_places=2, default=1)
     order = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["org_id", "order"]
@@ -44,6 +47,8 @@ class Objective(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     order = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["perspective__order", "order"]
         constraints = [
@@ -62,6 +67,8 @@ class ObjectiveLink(models.Model):
     cause = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="effects")
     effect = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="causes")
     note = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [

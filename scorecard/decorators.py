@@ -7,12 +7,13 @@ from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from . import access
-from .models import Membership
+from .models import Membership, Role
 
 P = ParamSpec("P")
 
@@ -43,3 +44,17 @@ def membership_required(
 
     wrapper.membership_required = True  # type: ignore[attr-defined]  # lets a test list the member pages
     return wrapper
+
+
+def admin_required(
+    view: Callable[Concatenate[MembershipRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """``membership_required`` and the admin role (sales ops); any other role gets 403."""
+
+    @wraps(view)
+    def only_admins(request: MembershipRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if request.membership.role != Role.ADMIN:
+            raise PermissionDenied("Only the organisation's admins may open this page.")
+        return view(request, *args, **kwargs)
+
+    return membership_required(only_admins)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import router, transaction
 from django.db.models.deletion import Collector
+from django.utils import timezone
 
-from .models import Membership, Organization
+from . import periods
+from .locks import lock_covering_period
+from .models import Membership, Organization, PeriodLock
 from .signals import organization_created, organization_deleting
 
 
@@ -40,3 +44,40 @@ def organization_delete(org: Organization) -> None:
     organization_deleting.send(sender=Organization, org=org, collect=leaves.collect)
     leaves.delete()
     org.delete()
+
+
+@transaction.atomic
+def period_lock(*, org: Organization, period: str, user=None, reason: str = "") -> PeriodLock:
+    """Lock a period: deals closing in it, and its targets and measurements, may no longer change.
+
+    The period must have ended; one already covered by a lock (itself or a longer period) is refused.
+    """
+    try:
+        span = org.parse_period(period)
+    except periods.PeriodError as exc:
+        raise ValidationError({"period": str(exc)}) from exc
+    if span.end >= timezone.localdate():
+        raise ValidationError({"period": f"{span.key} has not ended yet: only closed periods can be locked."})
+    covering = lock_covering_period(org, span.key)
+    if covering is not None:
+        raise ValidationError({"period": f"{span.key} is already locked by the lock on {covering.period}."})
+    lock = PeriodLock(org=org, period=span.key, locked_by=user)
+    lock._change_reason = reason  # type: ignore[attr-defined]  # django-simple-history reads it
+    if user is not None:
+        lock._history_user = user  # type: ignore[attr-defined]
+    lock.save()
+    return lock
+
+
+@transaction.atomic
+def period_unlock(*, lock: PeriodLock, user=None, reason: str) -> None:
+    """Lift a lock. Unlocking needs a reason, kept in the lock's change history with who and when."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why the period is unlocked: the reason is kept in its history."}
+        )
+    lock._change_reason = reason  # type: ignore[attr-defined]
+    if user is not None:
+        lock._history_user = user  # type: ignore[attr-defined]
+    lock.delete()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "treebeard",
+    "simple_history",
     "scorecard",
     "territories",
     "sales",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "scorecard.urls"
@@ -161,6 +163,10 @@ SCORECARD_RECOMPUTE_LOCK_SECONDS = int(os.environ.get("SCORECARD_RECOMPUTE_LOCK_
 SCORECARD_RECOMPUTE_BEFORE_WRITE = os.environ.get("SCORECARD_RECOMPUTE_BEFORE_WRITE") or None
 # Organisations whose deals a process keeps in memory between recomputes (kpis.rollup.warm); 0 = off.
 SCORECARD_WARM_ORGS = int(os.environ.get("SCORECARD_WARM_ORGS", "2"))
+
+# --- change history (django-simple-history) ---------------------------------------------------
+# Reasons ("why this target changed", "why this period was unlocked") are free text, not 100 chars.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

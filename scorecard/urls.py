@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import views, views_periods
 
 urlpatterns = [
     path("", include("kpis.urls")),
     path("org/switch/", views.org_switch, name="org_switch"),
+    path("manage/periods/", views_periods.period_locks, name="period_locks"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

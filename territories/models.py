@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
 
 PATH_SEPARATOR = "/"
@@ -34,6 +35,8 @@ class Territory(MP_Node):
 
     node_order_by = ["name"]
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name_plural = "territories"
         constraints = [
@@ -59,6 +62,8 @@ class Rep(models.Model):
     external_id = models.CharField(max_length=100, blank=True)
     hire_date = models.DateField(null=True, blank=True)
     leave_date = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -87,6 +92,8 @@ class TerritoryAssignment(models.Model):
     territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="assignments")
     start = models.DateField()
     end = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["rep_id", "start"]
