@@ -11,6 +11,7 @@ from . import views, views_periods
 urlpatterns = [
     path("", include("kpis.urls")),
     path("org/switch/", views.org_switch, name="org_switch"),
+    path("manage/", views_periods.manage, name="manage"),
     path("manage/periods/", views_periods.period_locks, name="period_locks"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -34,6 +34,12 @@ def suggestions(fiscal_start_month: int, today: date) -> list[str]:
 
 
 @admin_required
+def manage(request: MembershipRequest) -> HttpResponse:
+    """``/manage/``: the admin's index of the organisation's management pages."""
+    return render(request, "scorecard/manage.html")
+
+
+@admin_required
 def period_locks(request: MembershipRequest) -> HttpResponse:
     org = request.membership.org
     errors: dict[str, list[str]] = {}

@@ -80,3 +80,9 @@ def test_the_page_reads_a_constant_number_of_queries(world, login, django_assert
         period_lock(org=world.org, period=key, user=world.users["admin"])
     with django_assert_max_num_queries(10):
         assert client.get(URL).status_code == 200
+
+
+def test_the_manage_index_links_the_admin_pages_and_is_for_admins_only(login):
+    page = login("admin").get(reverse("manage")).content.decode()
+    assert reverse("period_locks") in page and reverse("data_quality") in page
+    assert login("manager").get(reverse("manage")).status_code == 403
