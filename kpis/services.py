@@ -264,23 +264,26 @@ KPI_FIELDS = {f.name for f in KPI._meta.concrete_fields} - {"id", "org", "update
 
 
 @transaction.atomic
-def kpi_create(*, org: Organization, objective, slug: str, name: str, **fields) -> KPI:
+def kpi_create(*, org: Organization, objective, slug: str, name: str, reason: str = "", **fields) -> KPI:
     """A new KPI, validated as a whole: the catalog (model), and a formula against the organisation's
-    other KPIs (it must name known KPIs and not loop)."""
+    other KPIs (it must name known KPIs and not loop). ``reason`` goes into its history."""
     kpi = KPI(org=org, objective=objective, slug=slug, name=name, **fields)
     _kpi_validate(kpi)
+    kpi._change_reason = reason.strip() or None  # type: ignore[attr-defined]  # read by simple-history
     kpi.save()
     return kpi
 
 
 @transaction.atomic
-def kpi_update(*, kpi: KPI, **fields) -> KPI:
+def kpi_update(*, kpi: KPI, reason: str = "", **fields) -> KPI:
+    """Change a KPI (re-weight, retire with ``active=False``, redefine); ``reason`` goes into its history."""
     unknown = set(fields) - KPI_FIELDS
     if unknown:
         raise ValueError(f"not KPI fields: {', '.join(sorted(unknown))}")
     for name, value in fields.items():
         setattr(kpi, name, value)
     _kpi_validate(kpi)
+    kpi._change_reason = reason.strip() or None  # type: ignore[attr-defined]
     kpi.save()
     return kpi
 
