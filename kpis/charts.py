@@ -16,6 +16,9 @@ import plotly.graph_objects as go
 # contrast against white) and the neutral ones.
 STATUS_COLOURS = {"green": "#1f7a3f", "yellow": "#b7791f", "red": "#b42318", "gray": "#8590a2"}
 ACTUAL, GOAL, RED_FLAG, PROJECTED = "#2754c5", "#1f7a3f", "#b42318", "#7c3aed"
+# The XmR chart's centre line and limits are neutral (red, yellow and green mean a status); a signal is
+# marked by its ring's shape as much as its colour.
+MEAN, LIMIT, SIGNAL = "#1b2433", "#5b6678", "#1b2433"
 FONT = "-apple-system, BlinkMacSystemFont, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
 
 
@@ -140,4 +143,57 @@ def breakdown_figure(
     _layout(fig, axis)
     # The bars' colours are statuses (said in the page's hint and the table), not a series to name.
     fig.update_layout(hovermode="closest", bargap=0.35, showlegend=False)
+    return _dict(fig)
+
+
+ROUTINE = "routine variation"
+
+
+def xmr_figure(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    signals: Sequence[str],
+    mean: float,
+    lower: float,
+    upper: float,
+    axis: AxisFormat,
+) -> dict:
+    """An XmR (process behaviour) chart: the values over the periods against their centre line and
+    natural process limits, each signal ringed and named (``signals``: the rule a point broke, or "")."""
+    fig = go.Figure()
+    x = list(labels)
+    for name, level, colour, dash in (
+        ("Upper limit", upper, LIMIT, "dash"),
+        ("Mean", mean, MEAN, "solid"),
+        ("Lower limit", lower, LIMIT, "dash"),
+    ):
+        line = {"color": colour, "dash": dash, "width": 1.5}
+        fig.add_trace(go.Scatter(x=x, y=[level] * len(x), name=name, mode="lines", line=line))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=list(values),
+            name="Value",
+            mode="lines+markers",
+            line={"color": ACTUAL, "width": 2.5},
+            marker={"size": 7},
+            text=[signal or ROUTINE for signal in signals],
+            hovertemplate="%{y}: %{text}",
+        )
+    )
+    if any(signals):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[v if signal else None for v, signal in zip(values, signals, strict=True)],
+                name="Signal",
+                mode="markers",
+                marker={"color": SIGNAL, "size": 17, "symbol": "circle-open", "line": {"width": 2.5}},
+                text=[f"signal: {signal}" if signal else "" for signal in signals],
+                hovertemplate="%{text}",
+            )
+        )
+    _layout(fig, axis)
+    # The chart is about variation around the mean: zero on the axis would flatten it.
+    fig.update_yaxes(rangemode="normal")
     return _dict(fig)

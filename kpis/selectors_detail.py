@@ -1,8 +1,10 @@
 """Reads for the KPI detail page: one KPI's figures for a scope over the periods of the same kind, across
-the scope's children, the thresholds and score arithmetic behind its colour, and its target history.
+the scope's children, the thresholds and score arithmetic behind its colour, its XmR chart (signal or
+noise) and its target history.
 
 A constant number of queries whatever the size of the organisation: the stored rows of the scope and
-its children for every period shown come in one read (``StoredRows(..., also=...)``).
+its children for every period shown come in one read (``StoredRows(..., also=...)``), the scope's
+longer series for the XmR chart in another (``StoredSeries``).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from scorecard import periods as P
 from scorecard.models import Organization
 from territories.models import Rep, Territory
 
-from . import catalog, scoring
+from . import catalog, scoring, xmr
 from .models import KPI, Source, Target
 from .rollup.targets import PIPELINE_BETTER_BEFORE, PIPELINE_METRICS, PIPELINE_MIN_CLOSED
-from .store import StoredRows
+from .store import StoredRows, StoredSeries
 
 Scope = Territory | Rep
 
@@ -99,6 +101,21 @@ class Projection:
 
 
 @dataclass
+class ProcessChart:
+    """The KPI's values over the last ``xmr.WINDOW`` periods of the kind up to the chosen one (from the
+    first with a value), judged by an XmR chart; a live period by its projection, since its actual so
+    far is not comparable with whole periods."""
+
+    periods: list[P.Period]
+    chart: xmr.Chart
+    projected: bool  # the last value is the live period's projection
+
+    @property
+    def rows(self) -> list[tuple[P.Period, xmr.Point]]:
+        return list(zip(self.periods, self.chart.points, strict=True))
+
+
+@dataclass
 class KpiDetail:
     kpi: KPI
     scope: Scope
@@ -110,6 +127,7 @@ class KpiDetail:
     arithmetic: ScoreArithmetic | None
     projection: Projection | None
     as_of: date
+    process: ProcessChart
     targets: list[Target] = field(default_factory=list)
 
     @property
@@ -188,6 +206,17 @@ def _projection(kpi: KPI, period: P.Period, figures: dict, as_of: date) -> Proje
     return Projection(method, actual, projected, share, as_of)
 
 
+def process_chart(org: Organization, kpi: KPI, scope: Scope, last: Point) -> ProcessChart:
+    """The XmR chart of the KPI up to the period of ``last`` (its history's last point)."""
+    periods = P.ending_with(last.period, xmr.WINDOW)
+    values = StoredSeries(org, scope_key(scope), [p.key for p in periods]).actuals(kpi)
+    projected = last.live and last.figures["projected"] is not None
+    if projected:
+        values[-1] = last.figures["projected"]
+    first = next((i for i, v in enumerate(values) if v is not None), len(values))
+    return ProcessChart(periods[first:], xmr.chart(values[first:]), projected)
+
+
 def kpi_detail(org: Organization, kpi: KPI, scope: Scope, period: P.Period, *, today: date) -> KpiDetail:
     """Everything the KPI detail page shows except the rows underneath (``kpis.trace``)."""
     points = history_periods(period)
@@ -215,5 +244,6 @@ def kpi_detail(org: Organization, kpi: KPI, scope: Scope, period: P.Period, *, t
         arithmetic=_arithmetic(figures),
         projection=_projection(kpi, period, figures, as_of),
         as_of=as_of,
+        process=process_chart(org, kpi, scope, history[-1]),
         targets=targets,
     )

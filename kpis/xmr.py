@@ -4,23 +4,28 @@ From a series of values (one per period, oldest first) the natural process limit
 values ± 2.66 × the mean moving range (the mean absolute difference between consecutive values). A
 value beyond a limit, or the eighth of eight consecutive values on the same side of the mean, is a
 signal: something changed. Anything else is routine variation, not worth chasing. Limits need enough
-history to mean anything: at least ``MIN_PERIODS`` values.
+history to mean anything: at least ``MIN_PERIODS`` values. ``reading`` says what a chart makes of its
+last value, in the words the pages show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 SCALING = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of two
 MIN_PERIODS = 12
 RUN_LENGTH = 8
+# The pages judge a KPI by its last WINDOW periods of one kind: twice the minimum, so the limits settle,
+# while two years of months let an old way of working age out.
+WINDOW = 24
 
+# A point's signal is the rule it broke, in the words the pages show.
 BEYOND_UPPER, BEYOND_LOWER, RUN_ABOVE, RUN_BELOW = (
     "above the upper limit",
     "below the lower limit",
-    "run above",
-    "run below",
+    f"{RUN_LENGTH} in a row above the mean",
+    f"{RUN_LENGTH} in a row below the mean",
 )
 
 
@@ -42,6 +47,11 @@ class Point:
 class Chart:
     limits: Limits | None  # None: not enough history
     points: list[Point]
+
+    @property
+    def count(self) -> int:
+        """How many of the points have a value."""
+        return sum(1 for p in self.points if p.value is not None)
 
     @property
     def latest_is_signal(self) -> bool | None:
@@ -92,3 +102,53 @@ def chart(series: Sequence[float | None]) -> Chart:
             signal = ""
         points.append(Point(value, signal))
     return Chart(found, points)
+
+
+SIGNAL, ROUTINE, SHORT, MISSING = "signal", "routine", "short", "missing"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a chart says about its last value, in words."""
+
+    kind: str  # SIGNAL | ROUTINE | SHORT (fewer than MIN_PERIODS values) | MISSING (no last value)
+    label: str  # a few words beside a change: "signal: above the upper limit", "routine variation"
+    sentence: str  # the plain-words reading
+    basis: str = ""  # where the limits come from ("" without limits)
+
+
+def reading(chart: Chart, fmt: Callable[[float], str], *, projected: bool = False) -> Reading:
+    """The chart's verdict on its last value, numbers written by ``fmt``; ``projected``: the last value
+    is the projection of a period still under way."""
+    found = chart.limits
+    if found is None:
+        n = chart.count
+        return Reading(
+            SHORT,
+            f"too little history: {n} of {MIN_PERIODS} periods",
+            f"Too little history to tell a signal from routine variation: {n} periods with a value, "
+            f"natural process limits need {MIN_PERIODS}.",
+        )
+    # "−12–40" would read as a subtraction: a negative lower limit takes words.
+    joint = "–" if found.lower >= 0 else " to "
+    span = f"{fmt(found.lower)}{joint}{fmt(found.upper)}"
+    basis = (
+        f"Natural process limits {span}: the mean {fmt(found.mean)} ± {SCALING} × the mean moving "
+        f"range {fmt(found.moving_range)}, from {chart.count} periods."
+    )
+    last = chart.points[-1]
+    if last.value is None:
+        return Reading(MISSING, "", f"No value in the last period to judge; the limits are {span}.", basis)
+    subject, suffix = (
+        ("The projection for the period", " (projected)") if projected else ("The last value", "")
+    )
+    if not last.signal:
+        sentence = f"{subject} is routine variation: within {span}, no run of {RUN_LENGTH}."
+        return Reading(ROUTINE, f"routine variation{suffix}", sentence, basis)
+    if last.signal in (BEYOND_UPPER, BEYOND_LOWER):
+        limit = found.upper if last.signal == BEYOND_UPPER else found.lower
+        why = f"{fmt(last.value)} is {last.signal} of {fmt(limit)}"
+    else:
+        side = "above" if last.signal == RUN_ABOVE else "below"
+        why = f"{RUN_LENGTH} or more values in a row {side} the mean of {fmt(found.mean)}"
+    return Reading(SIGNAL, f"signal: {last.signal}{suffix}", f"{subject} is a signal: {why}.", basis)

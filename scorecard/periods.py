@@ -159,3 +159,11 @@ def periods_between(first: date, last: date, kind: str, fiscal_start_month: int 
         out.append(current)
         current = current.next()
     return out
+
+
+def ending_with(period: Period, count: int) -> list[Period]:
+    """The ``count`` periods of the period's kind up to and including it, oldest first."""
+    out = [period]
+    while len(out) < count:
+        out.append(out[-1].previous())
+    return out[::-1]

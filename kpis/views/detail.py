@@ -1,7 +1,8 @@
 """The KPI detail page: one KPI for a scope (a territory subtree or a rep) and period — its history
-against goal and red flag with the live period's projection, the KPI across the scope's children, why
-it has its colour (definition, thresholds, score arithmetic, projection method), the rows underneath
-(deals, certifications, participations or measurements) and the target history.
+against goal and red flag with the live period's projection, the KPI across the scope's children, its
+XmR chart (is the last value a signal or routine variation?), why it has its colour (definition,
+thresholds, score arithmetic, projection method), the rows underneath (deals, certifications,
+participations or measurements) and the target history.
 
 ``/kpi/<slug>/?period=KEY&territory=ID`` (or ``&rep=ID``); ``&page=N`` pages the rows, and an htmx
 request for another page gets only the rows fragment.
@@ -18,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from kpis import charts, selectors_detail, trace
+from kpis import charts, selectors_detail, trace, xmr
 from kpis.models import KPI
 from kpis.selectors_detail import KpiDetail
 from scorecard.decorators import MembershipRequest, membership_required
@@ -26,6 +27,7 @@ from scorecard.templatetags.scorecard_format import CURRENCY_SYMBOLS
 from territories.models import Rep
 
 from .params import period_param, scope_param
+from .scorecard import shown
 
 ROWS_PER_PAGE = 25
 
@@ -83,13 +85,39 @@ def _charts(detail: KpiDetail, currency: str) -> dict[str, Any]:
         [p.figures["projected"] if p.live else None for p in points],
         axis,
     )
-    out: dict[str, Any] = {"history_chart": history}
+    out: dict[str, Any] = {"history_chart": history, **_process(detail, currency, axis)}
     if any(row["actual"] is not None for _child, row in detail.breakdown):
         out["breakdown_chart"] = charts.breakdown_figure(
             [child.name for child, _row in detail.breakdown],
             [row["actual"] for _child, row in detail.breakdown],
             [row["status"] for _child, row in detail.breakdown],
             [row["goal"] for _child, row in detail.breakdown],
+            axis,
+        )
+    return out
+
+
+def _process(detail: KpiDetail, currency: str, axis: charts.AxisFormat) -> dict[str, Any]:
+    """The XmR chart and its reading in words (numbers rounded as the scorecard writes them)."""
+    process, unit = detail.process, detail.kpi.unit
+    out: dict[str, Any] = {
+        "xmr_reading": xmr.reading(
+            process.chart, lambda v: shown(v, unit, currency), projected=process.projected
+        ),
+        "run_length": xmr.RUN_LENGTH,
+    }
+    found = process.chart.limits
+    if found is not None:
+        labels = [p.key for p in process.periods]
+        if process.projected:
+            labels[-1] += " (projected)"
+        out["xmr_chart"] = charts.xmr_figure(
+            labels,
+            [p.value for p in process.chart.points],
+            [p.signal for p in process.chart.points],
+            found.mean,
+            found.lower,
+            found.upper,
             axis,
         )
     return out

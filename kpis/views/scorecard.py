@@ -2,9 +2,10 @@
 
 ``/?period=KEY&compare=previous|last_year&territory=ID`` (or ``&rep=ID``): the overall score, the four
 perspectives with their objectives and KPIs (actual, target, score, status, change against the chosen
-comparison, pace in the live period, a sparkline of the last periods), and the drill-down to the
-territories below and the reps in scope. An htmx request swaps the ``scorecard`` fragment; every state
-is a plain URL, so the page works as links and GET forms without JavaScript.
+comparison and whether it is a signal or routine variation, pace in the live period, a sparkline of the
+last periods), and the drill-down to the territories below and the reps in scope. An htmx request swaps
+the ``scorecard`` fragment; every state is a plain URL, so the page works as links and GET forms without
+JavaScript.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from kpis import selectors
+from kpis import selectors, xmr
 from kpis.models import KPI
 from kpis.store import StoredSeries
 from scorecard import access, periods
@@ -96,6 +97,7 @@ class KpiLine:
     tone: str  # good | bad | flat | ""
     spark: Spark | None
     detail_query: str
+    signal: xmr.Reading | None  # signal or routine variation (None without an actual)
 
 
 @dataclass
@@ -109,13 +111,6 @@ class Drill:
 
 def _query(**params: Any) -> str:
     return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
-
-
-def _spark_periods(period: periods.Period) -> list[periods.Period]:
-    out = [period]
-    while len(out) < SPARK_PERIODS:
-        out.append(out[-1].previous())
-    return out[::-1]
 
 
 def spark(
@@ -175,6 +170,20 @@ def change(kpi: KPI, row: dict, compare: str) -> tuple[float | None, str, str, s
     return compared, text, "↑" if up else "↓", "good" if good else "bad"
 
 
+def signal_or_noise(
+    values: Sequence[float | None], row: dict, live: bool, unit: str, currency: str
+) -> xmr.Reading | None:
+    """Whether the period's value is a signal or routine variation, judged by an XmR chart of the KPI's
+    ``values`` over the last periods of the kind (oldest first, the period's own last). A live period
+    is judged on its projection where it has one: its actual so far is not comparable with whole
+    periods."""
+    if row["actual"] is None:
+        return None
+    projected = live and row["projected"] is not None
+    judged = [*values[:-1], row["projected"]] if projected else list(values)
+    return xmr.reading(xmr.chart(judged), lambda v: shown(v, unit, currency), projected=projected)
+
+
 def _line(
     kpi: KPI,
     row: dict,
@@ -183,9 +192,11 @@ def _line(
     labels: list[str],
     currency: str,
     detail_query: str,
+    live: bool,
 ) -> KpiLine:
     compared, change_text, arrow, tone = change(kpi, row, compare)
-    values = series.actuals(kpi)
+    every = series.actuals(kpi)
+    values = every[-len(labels) :]
     has_history = any(v is not None for v in values)
     names = ("actual", "goal", "red_flag", "projected")
     return KpiLine(
@@ -200,6 +211,7 @@ def _line(
         tone=tone,
         spark=spark(values, labels, kpi.name, kpi.unit, currency) if has_history else None,
         detail_query=detail_query,
+        signal=signal_or_noise(every, row, live, kpi.unit, currency),
     )
 
 
@@ -262,9 +274,12 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
     cards = selectors.scorecards(org, period.key, [scope, *children, *reps])
     card = cards[0]
 
-    spark_periods = _spark_periods(period)
-    series = StoredSeries(org, ("r" if is_rep else "t", scope.pk), [p.key for p in spark_periods])
-    spark_labels = [_short(p) for p in spark_periods]
+    # One read for the sparklines and the XmR charts judging each change: the sparkline shows the last
+    # few of the periods.
+    judged_periods = periods.ending_with(period, xmr.WINDOW)
+    series = StoredSeries(org, ("r" if is_rep else "t", scope.pk), [p.key for p in judged_periods])
+    spark_labels = [_short(p) for p in judged_periods[-SPARK_PERIODS:]]
+    live = period.contains(today)
     where = {"rep": scope.pk} if is_rep else {"territory": scope.pk}
     detail_query = _query(period=period.key, **where)
     sections = [
@@ -274,7 +289,7 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
                 (
                     o,
                     [
-                        _line(kpi, row, compare, series, spark_labels, org.currency, detail_query)
+                        _line(kpi, row, compare, series, spark_labels, org.currency, detail_query, live)
                         for kpi, row in o.kpis
                     ],
                 )
@@ -289,7 +304,7 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
         "org": org,
         "period": period,
         "period_label": _long(period),
-        "live": period.contains(today),
+        "live": live,
         "not_started": period.start > today,
         "elapsed_pct": round(period.elapsed_share(today) * 100),
         "compare": compare,
@@ -323,6 +338,7 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
         "reps_unlisted": reps_unlisted,
         "compare_query": link(territory=scope.pk),
         "spark_labels": spark_labels,
+        "judged_periods": f"{len(judged_periods)} {period.kind}s",
     }
 
 

@@ -58,3 +58,48 @@ def test_missing_values_neither_count_nor_break_a_run():
     assert chart.limits.mean == pytest.approx(sum(v for v in values if v is not None) / 12)
     assert chart.points[6] == xmr.Point(None, "")
     assert chart.points[12].signal == xmr.RUN_ABOVE
+
+
+def _two(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def test_routine_variation_reads_as_within_the_limits_with_no_run():
+    reading = xmr.reading(xmr.chart([10, 12, 11, 13, 12, 10, 11, 12, 13, 11, 12, 11]), _two)
+    # 11.5 ± 2.66 × 15/11 = 11.5 ± 3.627: 7.87 to 15.13.
+    assert reading.kind == xmr.ROUTINE
+    assert reading.label == "routine variation"
+    assert reading.sentence == "The last value is routine variation: within 7.87–15.13, no run of 8."
+    assert reading.basis == (
+        "Natural process limits 7.87–15.13: the mean 11.50 ± 2.66 × the mean moving range 1.36, "
+        "from 12 periods."
+    )
+
+
+def test_a_signal_names_the_rule_it_broke_and_the_number_behind_it():
+    beyond = xmr.reading(xmr.chart([10, 12, 11, 13, 12, 10, 11, 12, 13, 11, 12, 11, 30]), _two)
+    # upper = 168/13 + 2.66 × 34/12 = 12.923 + 7.537 = 20.46
+    assert beyond.kind == xmr.SIGNAL
+    assert beyond.label == "signal: above the upper limit"
+    assert beyond.sentence == "The last value is a signal: 30.00 is above the upper limit of 20.46."
+    run = xmr.reading(xmr.chart([8, 9, 8, 9] + [12, 12.5] * 4), _two)
+    # mean = (34 + 98) / 12 = 11
+    assert run.label == "signal: 8 in a row above the mean"
+    assert run.sentence == "The last value is a signal: 8 or more values in a row above the mean of 11.00."
+
+
+def test_too_little_history_says_how_much_there_is_and_a_missing_last_value_is_not_judged():
+    short = xmr.reading(xmr.chart([1, None, 3, 4, 5]), _two)
+    assert (short.kind, short.label) == (xmr.SHORT, "too little history: 4 of 12 periods")
+    assert short.basis == ""
+    missing = xmr.reading(xmr.chart([*range(12), None]), _two)
+    assert (missing.kind, missing.label) == (xmr.MISSING, "")
+
+
+def test_a_projection_is_named_and_a_negative_lower_limit_is_written_in_words():
+    # Counts swinging between 0 and 3: mean 1.5, moving range 3, limits 1.5 ± 7.98.
+    reading = xmr.reading(xmr.chart([0, 3] * 6), _two, projected=True)
+    assert reading.label == "routine variation (projected)"
+    assert reading.sentence == (
+        "The projection for the period is routine variation: within -6.48 to 9.48, no run of 8."
+    )

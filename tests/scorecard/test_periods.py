@@ -43,6 +43,19 @@ def test_fiscal_and_calendar_keys_do_not_mix():
         periods.parse("FY2018", 1)
 
 
+def test_the_periods_ending_with_one_are_of_its_kind_oldest_first():
+    assert [p.key for p in periods.ending_with(periods.parse("2017-02"), 3)] == [
+        "2016-12",
+        "2017-01",
+        "2017-02",
+    ]
+    assert [p.key for p in periods.ending_with(periods.parse("FY2018-Q1", 7), 2)] == [
+        "FY2017-Q4",
+        "FY2018-Q1",
+    ]
+    assert [p.key for p in periods.ending_with(periods.parse("2017"), 1)] == ["2017"]
+
+
 def test_elapsed_share():
     q = periods.parse("2017-Q1")
     assert q.elapsed_share(date(2016, 12, 31)) == 0
