@@ -109,6 +109,158 @@ def _get(client, url: str) -> str:
     return response.content.decode()
 
 
+# --- (a) anonymous --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("page", "kind"), SCOPED)
+def test_anonymous_goes_to_the_login_page_from_every_page(world, client, page, kind):
+    key = "stockholm" if kind == "territory" else "nora"
+    url = _url(page, **{kind: _scope(world, kind, key).pk})
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('login')}?next=")
+
+
+def test_anonymous_writes_go_to_the_login_page_and_write_nothing(world, client, notes):
+    subject = {"period": PERIOD, "rep": world.reps["nora"].pk}
+    created = client.post(reverse("notes"), {**subject, "kind": "coaching", "text": "sneaky"})
+    done = client.post(reverse("note_done", args=[notes["nora"].pk]), {**subject, "done": "1"})
+    for response in (created, done):
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{reverse('login')}?next=")
+    assert not Note.objects.filter(text="sneaky").exists()
+    notes["nora"].refresh_from_db()
+    assert not notes["nora"].done
+
+
+# --- (b) a manager and the other region: 404 ------------------------------------------------------
+
+
+@pytest.mark.parametrize("manager", REGIONS)
+@pytest.mark.parametrize(("page", "kind"), SCOPED)
+def test_a_manager_gets_404_on_the_other_regions_territories_and_reps(world, login, manager, page, kind):
+    client = login(manager)
+    for key in REGIONS[OTHER[manager]][kind]:
+        url = _url(page, **{kind: _scope(world, kind, key).pk})
+        assert client.get(url).status_code == 404, url
+    for key in REGIONS[manager][kind]:  # the own region's, from the same page
+        url = _url(page, **{kind: _scope(world, kind, key).pk})
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("manager", REGIONS)
+@pytest.mark.parametrize(("page", "kind"), SCOPED)
+def test_a_manager_gets_404_above_the_own_region_and_in_another_organisation(
+    world, login, manager, page, kind
+):
+    client = login(manager)
+    others = ("root", "globex_hq") if kind == "territory" else ("gus",)
+    for key in others:
+        url = _url(page, **{kind: _scope(world, kind, key).pk})
+        assert client.get(url).status_code == 404, url
+
+
+@pytest.mark.parametrize("manager", REGIONS)
+def test_a_manager_gets_404_ticking_off_the_other_regions_action_item(world, login, notes, manager):
+    rep = REGIONS[OTHER[manager]]["rep"][0]
+    note = notes[rep]
+    response = login(manager).post(
+        reverse("note_done", args=[note.pk]), {"period": PERIOD, "rep": note.rep_id, "done": "1"}
+    )
+    assert response.status_code == 404
+    note.refresh_from_db()
+    assert not note.done
+
+
+@pytest.mark.parametrize("manager", REGIONS)
+def test_a_manager_gets_404_writing_a_note_on_the_other_regions_rep_or_team(world, login, manager):
+    client = login(manager)
+    other = REGIONS[OTHER[manager]]
+    rep, team = world.reps[other["rep"][0]], world.territories[other["territory"][1]]
+    coaching = {"period": PERIOD, "rep": rep.pk, "kind": "coaching", "text": "across the border"}
+    comment = {"period": PERIOD, "territory": team.pk, "kpi": KPI_SLUG, "kind": "comment", "text": "across"}
+    assert client.post(reverse("notes"), coaching).status_code == 404
+    assert client.post(reverse("notes"), comment).status_code == 404
+    assert not Note.objects.filter(text__startswith="across").exists()
+
+
+# --- (c) a manager's own pages never name the other region ----------------------------------------
+
+
+def _own_urls(world, manager: str, page: str) -> list[str]:
+    """The page for the manager's default scope (when it has one) and for each own territory and rep."""
+    _path, kinds = PAGES[page]
+    urls = [_url(page)] if page in WITHOUT_SCOPE else []
+    for kind in kinds:
+        urls += [_url(page, **{kind: _scope(world, kind, key).pk}) for key in REGIONS[manager][kind]]
+    return urls
+
+
+@pytest.mark.parametrize("manager", REGIONS)
+@pytest.mark.parametrize("page", PAGES)
+def test_a_managers_own_pages_never_name_the_other_regions_territories_or_reps(stored, login, manager, page):
+    client = login(manager)
+    hidden = (*NAMES[OTHER[manager]], *OUTSIDER_NAMES)
+    own_region = NAMES[manager][0]
+    for url in _own_urls(stored, manager, page):
+        html = _get(client, url)
+        assert [name for name in hidden if name in html] == [], url
+        scope_names = [name for name in NAMES[manager] if name in html]
+        assert scope_names, f"{url} names nothing of {own_region}"
+
+
+def test_the_other_regions_notes_stay_out_of_the_managers_panels(stored, login):
+    client = login("manager")
+    for subject in ({"rep": stored.reps["nora"].pk}, {"territory": stored.territories["stockholm"].pk}):
+        html = _get(client, _url("notes", **subject))
+        assert "action-sergio" not in html and "comment-madrid" not in html
+    assert "action-nora" in _get(client, _url("notes", rep=stored.reps["nora"].pk))
+    assert "comment-stockholm" in _get(client, _url("notes", territory=stored.territories["stockholm"].pk))
+
+
+# --- (d) read-only members get 403 on the notes writes --------------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["viewer", "rep"])
+def test_read_only_members_get_403_writing_a_note(world, login, persona):
+    client = login(persona)
+    coaching = {"period": PERIOD, "rep": world.reps["nora"].pk, "kind": "coaching", "text": "read-only"}
+    comment = {
+        "period": PERIOD,
+        "territory": world.territories["stockholm"].pk,
+        "kpi": KPI_SLUG,
+        "kind": "comment",
+        "text": "read-only",
+    }
+    assert client.post(reverse("notes"), coaching).status_code == 403
+    assert client.post(reverse("notes"), comment).status_code == 403
+    assert client.post(reverse("notes"), coaching, HTTP_HX_REQUEST="true").status_code == 403
+    assert not Note.objects.filter(text="read-only").exists()
+
+
+@pytest.mark.parametrize("persona", ["viewer", "rep"])
+@pytest.mark.parametrize("which", ["nora", "stockholm"])  # an action item, a review comment
+def test_read_only_members_get_403_ticking_a_note_off(world, login, notes, persona, which):
+    note = notes[which]
+    subject = {"rep": note.rep_id} if note.rep_id else {"territory": note.territory_id}
+    response = login(persona).post(
+        reverse("note_done", args=[note.pk]), {"period": PERIOD, **subject, "done": "1"}
+    )
+    if persona == "rep" and which == "stockholm":
+        assert response.status_code == 404  # a rep does not read review comments at all
+    else:
+        assert response.status_code == 403
+    note.refresh_from_db()
+    assert not note.done
+
+
+def test_a_viewer_reads_every_panel_without_a_form(stored, login):
+    client = login("viewer")
+    for subject in ({"rep": stored.reps["sergio"].pk}, {"territory": stored.territories["stockholm"].pk}):
+        html = _get(client, _url("notes", **subject))
+        assert "Add note" not in html and "Mark done" not in html
+
+
 # --- (e) a rep sees their own figures only --------------------------------------------------------
 
 
