@@ -430,13 +430,15 @@ def note_create(
 
 
 def note_done_set(*, membership: Membership, note: Note, done: bool) -> Note:
-    """Tick an action item off (or back on): its owner, or whoever may write notes there."""
-    if note.kind != NoteKind.ACTION:
-        raise ValidationError("Only action items are done or not.")
+    """Tick an action item off (or back on): its owner, or whoever may write notes there.
+
+    Permission first: a read-only member is refused (403) whatever the note is."""
     if note.owner_id != membership.user_id and not may_write_note(
         membership, territory=note.territory, rep=note.rep
     ):
         raise PermissionDenied("Only the owner or the managers here tick this off.")
+    if note.kind != NoteKind.ACTION:
+        raise ValidationError("Only action items are done or not.")
     note.done = done
     note.save(update_fields=["done"])
     return note

@@ -5,7 +5,7 @@ Load with ``pytest_plugins = ["tests.conftest_personas"]`` in a test module.
     Acme (root)                          Globex (root)       <- outsider's organisation
     ├── Nordics   (manager "manny")      └── Globex HQ
     │   └── Stockholm  rep Nora Nordin (user "nora"), 2 deals
-    └── Iberia
+    └── Iberia    (manager "isabel", not the territory's named owner)
         └── Madrid     rep Sergio Sanz (user "sergio"), 3 deals
 
 Names are chosen so that none of them appears in the page chrome: a page that does not contain
@@ -105,8 +105,10 @@ def world(db, settings) -> World:
     viewer = UserFactory.create(username="vic", first_name="Vic", last_name="Viewer")
     outsider = UserFactory.create(username="otto", first_name="Otto", last_name="Outsider")
     nobody = UserFactory.create(username="nemo", first_name="Nemo", last_name="Nobody")
+    isabel = UserFactory.create(username="isabel", first_name="Isabel", last_name="Ibarra")
     MembershipFactory.create(user=admin, org=org, role=Role.ADMIN)
     MembershipFactory.create(user=manny, org=org, role=Role.MANAGER, territory=w.territories["nordics"])
+    MembershipFactory.create(user=isabel, org=org, role=Role.MANAGER, territory=w.territories["iberia"])
     MembershipFactory.create(user=nora, org=org, role=Role.REP, rep=w.reps["nora"])
     MembershipFactory.create(user=sergio, org=org, role=Role.REP, rep=w.reps["sergio"])
     MembershipFactory.create(user=viewer, org=org, role=Role.VIEWER)
@@ -114,6 +116,7 @@ def world(db, settings) -> World:
     w.users.update(
         admin=admin,
         manager=manny,
+        other_manager=isabel,
         rep=nora,
         other_rep=sergio,
         viewer=viewer,

@@ -148,8 +148,11 @@ def note_done(request: MembershipRequest, pk: int) -> HttpResponse:
     note = selectors.visible_notes(request.membership).filter(pk=pk).first()
     if note is None:
         raise Http404("no such note")
-    services.note_done_set(membership=request.membership, note=note, done=request.POST.get("done") == "1")
-    subject = _subject(request, request.POST)
+    subject = _subject(request, request.POST)  # before the write: a panel that cannot be shown is a 404
+    try:
+        services.note_done_set(membership=request.membership, note=note, done=request.POST.get("done") == "1")
+    except ValidationError as exc:
+        return _panel(request, subject, {"__all__": exc.messages}, status=400)
     if request.htmx:
         return _panel(request, subject)
     return redirect(f"{reverse('notes')}?{_query(subject)}")

@@ -23,7 +23,12 @@ def period_param(org: Organization, params: QueryDict) -> periods.Period:
 
 
 def territory_param(request: MembershipRequest) -> Territory:
-    """``?territory=ID`` (404 outside what the user sees), else the top territory the user sees."""
+    """``?territory=ID`` (404 outside what the user sees), else the top territory the user sees.
+
+    A rep has no territory scope: a territory's figures and the deals behind them include colleagues'
+    (the rep's own territories are visible for the tree on the definitions page, not for figures)."""
+    if request.membership.role == Role.REP:
+        raise Http404("a rep's figures are their own")
     if request.GET.get("territory"):
         territory, _ = access.get_territory_for(request, request.GET["territory"])
         return territory

@@ -44,8 +44,11 @@ SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 96, 28, 3
 
 @membership_required
 def home(request: MembershipRequest) -> HttpResponse:
-    """``/``: the scorecard for managers, viewers and admins; a rep's home stays the definitions page."""
+    """``/``: the scorecard for managers, viewers and admins; a rep's home stays the definitions page
+    (``?rep=`` naming another rep is a 404 there, not the rep's own page under someone else's URL)."""
     if request.membership.role == Role.REP:
+        if request.GET.get("rep"):
+            access.get_rep_for(request, request.GET["rep"])
         return definitions.definitions_page(request)
     return scorecard_page(request)
 

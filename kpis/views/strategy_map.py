@@ -12,15 +12,17 @@ from kpis import evidence, lagged, selectors
 from perspectives.map_layout import BAND_HEIGHT, layout
 from perspectives.models import ObjectiveLink
 from scorecard.decorators import MembershipRequest, membership_required
+from territories.models import Rep
 
-from .params import period_param, territory_param
+from .params import period_param, scope_param, territory_param
 
 
 @membership_required
 def strategy_map(request: MembershipRequest) -> HttpResponse:
+    """``?territory=ID`` or ``?rep=ID``; by default the top territory the user sees, a rep's own record."""
     org = request.membership.org
     period = period_param(org, request.GET)
-    scope = territory_param(request)
+    scope = scope_param(request, own_rep_first=True)
     card = selectors.scorecard(org, period.key, scope)
     objectives = [o for group in card.perspectives for o in group.objectives]
     placed = layout(
@@ -33,6 +35,8 @@ def strategy_map(request: MembershipRequest) -> HttpResponse:
     context = {
         "period": period,
         "scope": scope,
+        "scope_title": scope.name if isinstance(scope, Rep) else scope.full_name,
+        "scope_is_rep": isinstance(scope, Rep),
         "card": card,
         "layout": placed,
         "band_height": BAND_HEIGHT,

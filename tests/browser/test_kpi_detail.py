@@ -11,20 +11,12 @@ from django.urls import reverse
 
 from kpis.models import KPI
 from kpis.services import rollups_recompute, target_set
-from tests.factories import PASSWORD
+from tests.browser.helpers import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["tests.conftest_personas"]
 
 Q1 = "2024-Q1"  # the personas' won deals close on 2024-03-01
-
-
-def _sign_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_manager_sees_the_charts_the_reasons_and_the_deals(world, live_server, page):
@@ -38,7 +30,7 @@ def test_a_manager_sees_the_charts_the_reasons_and_the_deals(world, live_server,
         lambda r: external.append(r.url) if not r.url.startswith((live_server.url, "data:")) else None,
     )
 
-    _sign_in(page, live_server, "manny")
+    sign_in(page, live_server, "manny")
     page.goto(
         f"{live_server.url}{reverse('kpi_detail', args=['won_revenue'])}?period={Q1}&territory={nordics.pk}"
     )
@@ -56,15 +48,4 @@ def test_a_manager_sees_the_charts_the_reasons_and_the_deals(world, live_server,
     assert "NORA-1" in deals.inner_text()
     assert "SERGIO" not in deals.inner_text()
     assert external == []
-
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:  # an optional dev dependency
-        return
-    violations = Axe().run(page).response["violations"]
-    serious = [
-        f"{v['id']} ({v['impact']}): {len(v['nodes'])}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == []
+    assert_accessible(page)

@@ -166,3 +166,44 @@ def test_the_panel_renders_in_a_constant_number_of_queries(world, login, django_
             URL,
             {"period": PERIOD, "territory": world.territories["stockholm"].pk, "kpi": "open_pipeline_value"},
         )
+
+
+def test_ticking_off_a_note_that_is_not_an_action_item_is_a_400_with_the_reason(world, login):
+    note = comment(world, "manager", "stockholm")
+    client = login("manager")
+    subject = {"period": PERIOD, "territory": world.territories["stockholm"].pk, "kpi": "open_pipeline_value"}
+    for htmx in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(reverse("note_done", args=[note.pk]), {**subject, "done": "1"}, **htmx)
+        assert response.status_code == 400
+        assert "Only action items are done or not." in response.content.decode()
+    note.refresh_from_db()
+    assert not note.done
+
+
+def test_ticking_off_is_refused_before_anything_else_for_read_only_members(world):
+    """A viewer learns nothing about the note (403, not 'only action items ...')."""
+    note = comment(world, "admin", "stockholm")
+    with pytest.raises(PermissionDenied):
+        note_done_set(membership=member(world, "viewer"), note=note, done=True)
+
+
+def test_ticking_off_with_a_panel_that_cannot_be_shown_is_a_404_and_writes_nothing(world, login):
+    action = note_create(
+        membership=member(world, "manager"),
+        kind=NoteKind.ACTION,
+        period=PERIOD,
+        text="Book two POCs",
+        rep=world.reps["nora"],
+    )
+    url = reverse("note_done", args=[action.pk])
+    client = login("manager")
+    assert client.post(url, {"done": "1"}).status_code == 404  # no period: which panel?
+    assert (
+        client.post(url, {"period": PERIOD, "rep": world.reps["sergio"].pk, "done": "1"}).status_code == 404
+    )
+    action.refresh_from_db()
+    assert not action.done
+    response = client.post(url, {"period": PERIOD, "rep": world.reps["nora"].pk, "done": "1"})
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.done
