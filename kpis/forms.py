@@ -31,6 +31,10 @@ class ReasonMixin(forms.Form):
         label="Reason for the change", required=False, max_length=500, help_text=REASON_HELP
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels read "Weight", as everywhere else in the app
+        super().__init__(*args, **kwargs)
+
 
 class PerspectiveForm(ReasonMixin, forms.ModelForm):
     class Meta:

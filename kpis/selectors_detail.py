@@ -213,7 +213,7 @@ def process_chart(org: Organization, kpi: KPI, scope: Scope, last: Point) -> Pro
     projected = last.live and last.figures["projected"] is not None
     if projected:
         values[-1] = last.figures["projected"]
-    first = next((i for i, v in enumerate(values) if v is not None), len(values))
+    first = xmr.history_start(values)
     return ProcessChart(periods[first:], xmr.chart(values[first:]), projected)
 
 

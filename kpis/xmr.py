@@ -71,6 +71,13 @@ def limits(values: Sequence[float]) -> Limits | None:
     return Limits(mean, moving_range, mean - SCALING * moving_range, mean + SCALING * moving_range)
 
 
+def history_start(series: Sequence[float | None]) -> int:
+    """Index of the first value of the KPI's history: leading missing values and zeros are not history
+    (a count or sum over no rows is 0, also in the periods before the organisation had any data, and
+    judging by them would make every later value a signal)."""
+    return next((i for i, v in enumerate(series) if v), len(series))
+
+
 def chart(series: Sequence[float | None]) -> Chart:
     """Each value of the series with its signal, against limits computed from the values present (a
     missing value neither counts in the limits nor breaks a run)."""

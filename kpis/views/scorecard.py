@@ -184,6 +184,7 @@ def signal_or_noise(
         return None
     projected = live and row["projected"] is not None
     judged = [*values[:-1], row["projected"]] if projected else list(values)
+    judged = judged[xmr.history_start(judged) :]
     return xmr.reading(xmr.chart(judged), lambda v: shown(v, unit, currency), projected=projected)
 
 

@@ -103,3 +103,9 @@ def test_a_projection_is_named_and_a_negative_lower_limit_is_written_in_words():
     assert reading.sentence == (
         "The projection for the period is routine variation: within -6.48 to 9.48, no run of 8."
     )
+
+
+def test_history_starts_at_the_first_value_that_is_neither_missing_nor_zero():
+    assert xmr.history_start([None, 0, 0.0, None, 5, 0, 3]) == 4
+    assert xmr.history_start([0, 0]) == 2
+    assert xmr.history_start([7]) == 0

@@ -39,3 +39,16 @@ def test_pages_load_nothing_from_another_host(login):
     assert '<script src="/static/django_htmx/htmx-2.min.js"' in html
     external = re.findall(r'(?:src|href)="(?:https?:)?//[^"]*"', html)
     assert external == []
+
+
+def test_every_css_block_is_closed_at_the_top_level():
+    """An unclosed @media block silently moves every later rule under it (it once hid the KPI detail's
+    layout on wide screens): each @media starts at the top level and the braces balance."""
+    css = re.sub(r"/\*.*?\*/", "", Path(finders.find("css/app.css")).read_text(), flags=re.S)
+    depth = 0
+    for number, line in enumerate(css.splitlines(), start=1):
+        if line.lstrip().startswith("@media"):
+            assert depth == 0, f"@media on line {number} is nested inside an unclosed block"
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"line {number} closes a block that was never opened"
+    assert depth == 0
