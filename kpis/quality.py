@@ -89,38 +89,58 @@ def missing_measurements(org: Organization, today: date) -> list[Missing]:
     ):
         scope = ("territory", territory_id) if territory_id else ("rep", rep_id)
         reported[kpi_id][key].add(scope)
-    wanted: list[tuple[KPI, str, set[tuple[str, int]]]] = []
+    wanted: list[tuple[KPI, periods.Period, set[tuple[str, int]]]] = []
     for kpi_id, by_period in reported.items():
         kind = _entry_kind(list(by_period), fiscal)
         if kind is None:
             continue
-        recent: list[str] = []
+        recent: list[periods.Period] = []
         current = periods.period_containing(today, kind, fiscal).previous()
         while len(recent) < RECENT_PERIODS:
-            recent.append(current.key)
+            recent.append(current)
             current = current.previous()
-        expected = set().union(*(by_period.get(key, set()) for key in recent))
-        for key in recent:
-            gap = expected - by_period.get(key, set())
+        expected = set().union(*(by_period.get(p.key, set()) for p in recent))
+        for period in recent:
+            gap = expected - by_period.get(period.key, set())
             if gap:
-                wanted.append((kpis[kpi_id], key, gap))
-    names = _scope_names(org, {scope for _, _, gap in wanted for scope in gap})
-    return [Missing(kpi, key, sorted(names[s] for s in gap)) for kpi, key, gap in wanted]
+                wanted.append((kpis[kpi_id], period, gap))
+    scopes = _scopes(org, {scope for _, _, gap in wanted for scope in gap})
+    missing = []
+    for kpi, period, gap in wanted:
+        # A rep is expected only in periods whose end they were employed at (hired by then, not yet gone).
+        names = sorted(scopes[s].name for s in gap if scopes[s].employed(period))
+        if names:
+            missing.append(Missing(kpi, period.key, names))
+    return missing
 
 
-def _scope_names(org: Organization, scopes: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    territory_ids = [pk for kind, pk in scopes if kind == "territory"]
-    rep_ids = [pk for kind, pk in scopes if kind == "rep"]
-    names: dict[tuple[str, int], str] = {}
+@dataclass(frozen=True)
+class _Scope:
+    name: str
+    hired: date | None = None
+    left: date | None = None
+
+    def employed(self, period: periods.Period) -> bool:
+        return (self.hired is None or self.hired <= period.end) and (
+            self.left is None or self.left >= period.end
+        )
+
+
+def _scopes(org: Organization, keys: set[tuple[str, int]]) -> dict[tuple[str, int], _Scope]:
+    territory_ids = [pk for kind, pk in keys if kind == "territory"]
+    rep_ids = [pk for kind, pk in keys if kind == "rep"]
+    found: dict[tuple[str, int], _Scope] = {}
     if territory_ids:
         for pk, name in Territory.objects.filter(org=org, pk__in=territory_ids).values_list(
             "pk", "full_name"
         ):
-            names["territory", pk] = name
+            found["territory", pk] = _Scope(name)
     if rep_ids:
-        for pk, name in Rep.objects.filter(org=org, pk__in=rep_ids).values_list("pk", "name"):
-            names["rep", pk] = name
-    return names
+        for pk, name, hired, left in Rep.objects.filter(org=org, pk__in=rep_ids).values_list(
+            "pk", "name", "hire_date", "leave_date"
+        ):
+            found["rep", pk] = _Scope(name, hired, left)
+    return found
 
 
 def data_quality(org: Organization, today: date) -> Quality:

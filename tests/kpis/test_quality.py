@@ -74,3 +74,18 @@ def test_the_panel_shows_each_check_in_a_constant_number_of_queries(
     page = response.content.decode()
     assert response.status_code == 200
     assert "Open deals past their close date: 5" in page and "OLD-4" in page
+
+
+def test_a_rep_is_not_expected_to_report_before_hire_or_after_leaving(world):
+    kpi = KPI.objects.filter(org=world.org, source=Source.MANUAL).order_by("order").first()
+    newcomer = RepFactory.create(org=world.org, name="Nina Newcomer", hire_date=date(2024, 5, 2))
+    leaver = RepFactory.create(
+        org=world.org, name="Leo Leaver", hire_date=date(2020, 1, 1), leave_date=date(2023, 12, 1)
+    )
+    measurement_set(kpi=kpi, period="2024-Q2", value=3, rep=newcomer)
+    measurement_set(kpi=kpi, period="2023-Q3", value=3, rep=leaver)
+    # Nina joined in 2024-Q2, Leo left in 2023-Q4: neither is missing anywhere. Only Nora, who
+    # reported in 2023-Q3 and was employed throughout, is missing in the three later quarters.
+    measurement_set(kpi=kpi, period="2023-Q3", value=3, rep=world.reps["nora"])
+    gaps = {m.period: m.scopes for m in missing_measurements(world.org, TODAY)}
+    assert gaps == {"2024-Q2": ["Nora Nordin"], "2024-Q1": ["Nora Nordin"], "2023-Q4": ["Nora Nordin"]}
