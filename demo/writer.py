@@ -146,10 +146,7 @@ def _write_users() -> dict[str, Any]:
             password=password,
             first_name=first,
             last_name=last,
-            # The Django admin (KPI definitions, tree, users) is not yet scoped per organisation, so only
-            # the demo's sales-ops user gets it; production admins are made staff deliberately.
-            is_staff=username == "admin",
-            is_superuser=username == "admin",
+            # No demo user enters the Django admin: it is for platform operators (createsuperuser).
         )
         for username, (first, last) in DEMO_USER_NAMES.items()
     }

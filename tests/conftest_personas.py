@@ -99,8 +99,10 @@ def world(db, settings) -> World:
     gus_deals = _deals(w.reps["gus"], "GUS", 1)
     w.opportunities.update(nora=nora_deals[0], sergio=sergio_deals[0], gus=gus_deals[0])
 
-    admin = UserFactory.create(
-        username="ada", first_name="Ada", last_name="Admin", is_staff=True, is_superuser=True
+    # The organisation's admin works in the product's pages; the Django admin is for the operator.
+    admin = UserFactory.create(username="ada", first_name="Ada", last_name="Admin")
+    operator = UserFactory.create(
+        username="opal", first_name="Opal", last_name="Operator", is_staff=True, is_superuser=True
     )
     viewer = UserFactory.create(username="vic", first_name="Vic", last_name="Viewer")
     outsider = UserFactory.create(username="otto", first_name="Otto", last_name="Outsider")
@@ -122,6 +124,7 @@ def world(db, settings) -> World:
         viewer=viewer,
         outsider=outsider,
         nobody=nobody,
+        operator=operator,
     )
     return w
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -55,3 +56,15 @@ def unit_label(unit: str, currency: str = "") -> str:
     if unit == "currency":
         return currency or "Currency"
     return UNIT_LABELS.get(unit, unit.capitalize())
+
+
+@register.filter
+def duration_words(value: timedelta | None) -> str:
+    """A cool-off as a person says it: "15 minutes", "1 hour 30 minutes", "45 seconds"."""
+    if value is None:
+        return ""
+    seconds = max(0, round(value.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(hours, "hour"), (minutes, "minute")] if hours or minutes else [(seconds, "second")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 seconds"
