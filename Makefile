@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_SERVICES_DIR ?= /tmp/scorecard-dev-services
+# The embedded mode, said explicitly: DEBUG is off unless set (production fails closed).
+EMBEDDED := DEBUG=1
 
 .PHONY: help install demo serve test lint format services-up services-down
 
@@ -31,13 +33,13 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 demo: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(EMBEDDED) $(PY) manage.py migrate --noinput
+	$(EMBEDDED) $(PY) manage.py seed_demo
+	$(EMBEDDED) $(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(EMBEDDED) $(PY) manage.py migrate --noinput
+	$(EMBEDDED) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	@VENV=$(VENV) bash scripts/test.sh

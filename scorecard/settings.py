@@ -26,7 +26,9 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEFAULT_SECRET_KEY = "insecure-embedded-mode-key-do-not-use-in-production"
-DEBUG = env_bool("DEBUG", True)
+# Off unless set: production fails closed. The embedded mode (make demo / make serve / the test suite)
+# sets DEBUG=1 explicitly (the Makefile, scorecard/settings_dev.py).
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEFAULT_SECRET_KEY
 if not DEBUG and SECRET_KEY in {"", DEFAULT_SECRET_KEY}:
     raise ImproperlyConfigured("SECRET_KEY must be set to a private value when DEBUG is off.")
@@ -238,10 +240,35 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 SCORECARD_DATA_DIR = Path(os.environ.get("SCORECARD_DATA_DIR", "") or BASE_DIR.parent / "shared" / "data")
 
+# --- transport security -------------------------------------------------------------------------
+# With DEBUG off every protection of `manage.py check --deploy` is on; each can be switched off by the
+# environment, e.g. for a local trial over plain HTTP (docker-compose's defaults say how).
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# A client can send X-Forwarded-Proto itself: trust it only behind a TLS-terminating proxy that sets it.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Sessions end after SESSION_IDLE_MINUTES without a request (each request renews the cookie).
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_IDLE_MINUTES", "120")) * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+
+# /readyz names its failing checks only to staff and to these networks (the health checks of the
+# orchestrator); anyone else gets a plain status.
+READYZ_DETAIL_NETWORKS = [
+    n.strip()
+    for n in os.environ.get("READYZ_DETAIL_NETWORKS", "127.0.0.1/32,::1/128").split(",")
+    if n.strip()
+]
 
 LOGGING = {
     "version": 1,

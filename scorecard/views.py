@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -29,7 +32,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _may_see_details(request: HttpRequest) -> bool:
+    """Staff, and the networks the orchestrator's health checks come from (READYZ_DETAIL_NETWORKS)."""
+    if getattr(request, "user", None) is not None and request.user.is_staff:
+        return True
+    try:
+        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(n, strict=False) for n in settings.READYZ_DETAIL_NETWORKS)
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready when the database, the cache and the broker answer: 200, else 503. Which check failed,
+    and how, is told to staff and to READYZ_DETAIL_NETWORKS only."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -44,14 +60,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["cache"] = f"error: {exc.__class__.__name__}"
     checks["broker"] = _broker_check()
     ok = all(v == "ok" or v == "eager" for v in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
-    )
+    body: dict[str, object] = {"status": "ok" if ok else "unavailable"}
+    if _may_see_details(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ok else 503)
 
 
 def _broker_check() -> str:
-    from django.conf import settings
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"
     from scorecard.celery import app

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scorecard.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scorecard.settings_dev")
 
 DATASETS = {
     "maven": ("maven-crm", "maven-crm-sales-opportunities"),

@@ -119,7 +119,7 @@ def run_probe(tmp_path: Path, *, require: bool) -> tuple[int, str]:
         textwrap.dedent(
             """
             [pytest]
-            DJANGO_SETTINGS_MODULE = scorecard.settings
+            DJANGO_SETTINGS_MODULE = scorecard.settings_dev
             addopts = -p no:cacheprovider --strict-markers
             markers =
                 postgres: x
@@ -206,3 +206,18 @@ def test_data_reason_names_the_missing_directory_or_data_sets(settings, tmp_path
     assert data_unavailable_reason() == (
         f"public data sets not found: SCORECARD_DATA_DIR ({tmp_path / 'nowhere'}) is not a directory"
     )
+
+
+@pytest.mark.django_db
+def test_readyz_tells_outsiders_only_the_status(client):
+    body = client.get("/readyz", REMOTE_ADDR="203.0.113.5").json()
+    assert body == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_tells_staff_the_checks_from_anywhere(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory.create(is_staff=True))
+    body = client.get("/readyz", REMOTE_ADDR="203.0.113.5").json()
+    assert body["checks"]["database"] == "ok"

@@ -41,9 +41,16 @@ print(json.dumps({
 """
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without the app's configuration (nor pytest-playwright's async flag,
+    which `check --deploy` rightly reports)."""
+    dropped = CONFIG_VARS | {"DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
+    return {k: v for k, v in os.environ.items() if k not in dropped}
+
+
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
-    clean.update(DJANGO_SETTINGS_MODULE="scorecard.settings", PYTHONPATH=str(REPO), **env)
+    clean = _clean_env()
+    clean.update({"DJANGO_SETTINGS_MODULE": "scorecard.settings", "PYTHONPATH": str(REPO), **env})
     return subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env=clean, capture_output=True, text=True, timeout=60
     )
@@ -80,8 +87,23 @@ def test_starts_with_debug_off_and_a_private_secret_key():
     assert result.stdout.strip().endswith("False")
 
 
+def test_debug_is_off_unless_set():
+    result = run_python("import django; django.setup()")  # no DEBUG: production, so a key is required
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+    assert settings_with(SECRET_KEY="a-private-value-for-this-test-only")["DEBUG"] is False
+
+
+def test_the_embedded_settings_module_turns_debug_on():
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_SETTINGS_MODULE="scorecard.settings_dev",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("True")
+
+
 def test_embedded_defaults_sqlite_eager_locmem():
-    s = settings_with()
+    s = settings_with(DEBUG="1")
     assert s["DEBUG"] is True
     assert s["ENGINE"] == "django.db.backends.sqlite3"
     assert s["EAGER"] is True
@@ -91,6 +113,7 @@ def test_embedded_defaults_sqlite_eager_locmem():
 
 def test_production_shape_postgres_pool_redis_broker():
     s = settings_with(
+        DEBUG="1",
         DATABASE_URL="postgres://scorecard:pw@db.internal:5432/scorecard",
         CELERY_BROKER_URL="redis://redis.internal:6379/0",
         REDIS_URL="redis://redis.internal:6379/1",
@@ -115,6 +138,81 @@ def test_pooled_postgres_settings_pass_djangos_own_validation():
         "import django; django.setup(); from django.db import connection; "
         "print(type(connection.pool).__name__)"
     )
-    result = run_python(code, DATABASE_URL="postgres://u:p@127.0.0.1:1/x")
+    result = run_python(code, DEBUG="1", DATABASE_URL="postgres://u:p@127.0.0.1:1/x")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ConnectionPool")
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k7-Vd2xq9L_pR4mZt8Wn3bYc6Hs1Jf5Ga0Ue_Qo2Xi9Kl4Mv7Nr",
+    "ALLOWED_HOSTS": "scorecard.example.com",
+}
+
+
+def test_check_deploy_is_clean_in_production():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=REPO,
+        env={
+            **_clean_env(),
+            **PRODUCTION,
+            "DJANGO_SETTINGS_MODULE": "scorecard.settings",
+            "PYTHONPATH": str(REPO),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+SECURITY = """
+import json
+from django.conf import settings
+print(json.dumps({name: getattr(settings, name, None) for name in (
+    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+    "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_AGE", "SESSION_SAVE_EVERY_REQUEST")}))
+"""
+
+
+def security_with(**env: str) -> dict:
+    result = run_python("import django; django.setup()\n" + SECURITY, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_turns_every_protection_on_and_each_can_be_switched_off():
+    on = security_with(**PRODUCTION)
+    assert on["SECURE_SSL_REDIRECT"] is True and on["SECURE_HSTS_SECONDS"] == 31536000
+    assert on["SESSION_COOKIE_SECURE"] is True and on["CSRF_COOKIE_SECURE"] is True
+    off = security_with(**PRODUCTION, SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="0", SECURE_COOKIES="0")
+    assert off["SECURE_SSL_REDIRECT"] is False and off["SECURE_HSTS_SECONDS"] == 0
+    assert off["SESSION_COOKIE_SECURE"] is False
+
+
+def test_the_forwarded_proto_header_is_trusted_only_when_told():
+    assert security_with(**PRODUCTION)["SECURE_PROXY_SSL_HEADER"] is None
+    trusted = security_with(**PRODUCTION, TRUST_X_FORWARDED_PROTO="1")
+    assert trusted["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_sessions_expire_after_an_idle_period():
+    s = security_with(**PRODUCTION, SESSION_IDLE_MINUTES="30")
+    assert s["SESSION_COOKIE_AGE"] == 1800 and s["SESSION_SAVE_EVERY_REQUEST"] is True
+
+
+def test_seed_demo_refuses_to_run_with_debug_off_unless_told():
+    env = {
+        **_clean_env(),
+        **PRODUCTION,
+        "DJANGO_SETTINGS_MODULE": "scorecard.settings",
+        "PYTHONPATH": str(REPO),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--size", "small"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "DEBUG is off" in result.stderr and "--allow-production" in result.stderr

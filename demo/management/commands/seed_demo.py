@@ -36,8 +36,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-recompute", action="store_true", help="leave the stored rollups to the next recompute"
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="build the demo (users with the password 'demo') even with DEBUG off",
+        )
 
-    def handle(self, *args, seed: int, today: date | None, size: str, no_recompute: bool, **options):
+    def handle(
+        self,
+        *args,
+        seed: int,
+        today: date | None,
+        size: str,
+        no_recompute: bool,
+        allow_production: bool = False,
+        **options,
+    ):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "DEBUG is off, so this looks like production: the demo would create users whose password "
+                "is 'demo'. Run it in the embedded mode (DEBUG=1, as make demo does) or, deliberately, "
+                "with --allow-production."
+            )
         try:
             result = demo_create(seed=seed, today=today, size=size)
         except DemoError as exc:
