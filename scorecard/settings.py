@@ -29,9 +29,14 @@ DEFAULT_SECRET_KEY = "insecure-embedded-mode-key-do-not-use-in-production"
 # Off unless set: production fails closed. The embedded mode (make demo / make serve / the test suite)
 # sets DEBUG=1 explicitly (the Makefile, scorecard/settings_dev.py).
 DEBUG = env_bool("DEBUG", False)
+# The configured mode, kept apart from DEBUG (which the test runner turns off): seed_demo asks it.
+SCORECARD_EMBEDDED = DEBUG
 SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEFAULT_SECRET_KEY
 if not DEBUG and SECRET_KEY in {"", DEFAULT_SECRET_KEY}:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a private value when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a private value when DEBUG is off (DEBUG is off unless set). "
+        "For the embedded mode on a laptop, set DEBUG=1 (make demo and make serve do)."
+    )
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         allow_production: bool = False,
         **options,
     ):
-        if not settings.DEBUG and not allow_production:
+        if not settings.SCORECARD_EMBEDDED and not allow_production:
             raise CommandError(
                 "DEBUG is off, so this looks like production: the demo would create users whose password "
                 "is 'demo'. Run it in the embedded mode (DEBUG=1, as make demo does) or, deliberately, "
