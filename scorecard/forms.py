@@ -1,0 +1,63 @@
+"""What the management pages' forms share: no label colon, and a service's refusal shown beside a field.
+
+Forms only parse and check input; the writes and the rules that need the database are the services'
+(they raise ``ValidationError``, keyed by field where they can say which one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+MONTHS = [
+    (1, "January"),
+    (2, "February"),
+    (3, "March"),
+    (4, "April"),
+    (5, "May"),
+    (6, "June"),
+    (7, "July"),
+    (8, "August"),
+    (9, "September"),
+    (10, "October"),
+    (11, "November"),
+    (12, "December"),
+]
+
+REASON_HELP = "Optional; kept in the history with who and when."
+
+
+class Form(forms.Form):
+    """A form whose labels have no trailing colon (the component adds the punctuation it needs)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class DateInput(forms.DateInput):
+    """A native date picker; the value is ISO (what the browser sends and the history shows)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def reason_field(label: str = "Reason") -> forms.CharField:
+    return forms.CharField(label=label, required=False, max_length=500, help_text=REASON_HELP)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError, field: str | None = None) -> None:
+    """Put a service's ``ValidationError`` beside the fields it names; the rest beside ``field`` (or at
+    the top of the form when None)."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            target = name if name in form.fields else field
+            for e in errors:
+                form.add_error(target, e)
+    else:
+        for message in error.messages:
+            form.add_error(field, message)
