@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from .models import Role
 
 MONTHS = [
     (1, "January"),
@@ -55,9 +57,49 @@ def add_service_errors(form: forms.Form, error: ValidationError, field: str | No
     the top of the form when None)."""
     if hasattr(error, "error_dict"):
         for name, errors in error.error_dict.items():
-            target = name if name in form.fields else field
+            target = name if name in form.fields else None if name == NON_FIELD_ERRORS else field
             for e in errors:
                 form.add_error(target, e)
     else:
         for message in error.messages:
             form.add_error(field, message)
+
+
+# --- members ----------------------------------------------------------------------------------------
+
+
+class _ScopeForm(Form):
+    """A role and the scope it needs; the choices are the organisation's territories and reps."""
+
+    role = forms.ChoiceField(label="Role", choices=[])
+    territory: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label="Territory (managers)",
+        queryset=None,
+        required=False,
+        help_text="A manager sees this territory and everything below it.",
+    )
+    rep: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label="Rep record (reps)", queryset=None, required=False, help_text="A rep sees their own records."
+    )
+
+    def __init__(self, *args: Any, territories: Any, reps: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = Role.choices  # type: ignore[attr-defined]
+        self.fields["territory"].queryset = territories  # type: ignore[attr-defined]
+        self.fields["territory"].label_from_instance = lambda t: t.full_name  # type: ignore[attr-defined]
+        self.fields["rep"].queryset = reps  # type: ignore[attr-defined]
+
+
+class InviteForm(_ScopeForm):
+    email = forms.EmailField(label="Email", max_length=150, help_text="Also their username to sign in.")
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    field_order = ["email", "first_name", "last_name", "role", "territory", "rep"]
+
+
+class RoleForm(_ScopeForm):
+    reason = reason_field()
+
+
+class ReasonForm(Form):
+    reason = reason_field()
