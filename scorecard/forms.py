@@ -103,3 +103,21 @@ class RoleForm(_ScopeForm):
 
 class ReasonForm(Form):
     reason = reason_field()
+
+
+# --- organisation settings ------------------------------------------------------------------------------
+
+
+class SettingsForm(Form):
+    name = forms.CharField(label="Name", max_length=200)
+    currency = forms.CharField(
+        label="Currency", max_length=3, min_length=3, help_text="ISO 4217 code of the amounts, e.g. USD, EUR."
+    )
+    fiscal_year_start_month = forms.TypedChoiceField(
+        label="Fiscal year starts in", choices=MONTHS, coerce=int, help_text="Years and quarters follow it."
+    )
+    confirm = forms.BooleanField(
+        label="I understand that the keys of years and quarters change, and every scorecard is recomputed",
+        required=False,
+    )
+    reason = reason_field()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import router, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.deletion import Collector
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,7 +22,12 @@ from django.utils.http import urlsafe_base64_encode
 from . import periods
 from .locks import lock_covering_period
 from .models import Membership, Organization, PeriodLock, Role
-from .signals import organization_created, organization_deleting
+from .signals import (
+    fiscal_calendar_changed,
+    fiscal_calendar_changing,
+    organization_created,
+    organization_deleting,
+)
 
 
 @transaction.atomic
@@ -269,3 +275,68 @@ def membership_reactivate(*, membership: Membership, by=None, reason: str = "") 
         membership.user.is_active = True
         membership.user.save(update_fields=["is_active"])
     return membership
+
+
+# --- organisation settings ----------------------------------------------------------------------------
+
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def year_or_quarter_keyed(rows: QuerySet) -> QuerySet:
+    """Rows whose ``period`` is a year or a quarter (keys that depend on the fiscal calendar)."""
+    return rows.filter(Q(period__contains="Q") | ~Q(period__contains="-"))
+
+
+def _calendar_blockers(org: Organization, month: int) -> list[str]:
+    found = []
+    locks = year_or_quarter_keyed(PeriodLock.objects.filter(org=org)).count()
+    if locks:
+        found.append(f"{locks} period lock{'s' if locks != 1 else ''}")
+    for _receiver, descriptions in fiscal_calendar_changing.send(sender=Organization, org=org, month=month):
+        found.extend(descriptions or [])
+    return found
+
+
+@transaction.atomic
+def organization_settings_update(
+    *,
+    org: Organization,
+    name: str,
+    currency: str,
+    fiscal_year_start_month: int,
+    user=None,
+    reason: str = "",
+) -> bool:
+    """Change the organisation's name, currency and fiscal year start; True when the fiscal calendar
+    changed, which renames every year and quarter and requests a full recompute.
+
+    The calendar cannot change while year- or quarter-keyed rows (targets, measurements, notes, period
+    locks) exist: under the new calendar their keys would name other months, or nothing at all.
+    """
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    name, currency = name.strip(), currency.strip().upper()
+    if not name:
+        raise ValidationError({"name": "The organisation needs a name."})
+    if not CURRENCY.fullmatch(currency):
+        raise ValidationError({"currency": "Use a three-letter ISO 4217 code, e.g. USD, EUR, GBP."})
+    calendar_changes = fiscal_year_start_month != org.fiscal_year_start_month
+    if calendar_changes:
+        blockers = _calendar_blockers(org, fiscal_year_start_month)
+        if blockers:
+            raise ValidationError(
+                {
+                    "fiscal_year_start_month": f"{_and(blockers)} are keyed by years or quarters of the "
+                    "current fiscal calendar, and would fall on other months under the new one: enter "
+                    "them by month, or remove them, before changing the fiscal year."
+                }
+            )
+    org.name, org.currency, org.fiscal_year_start_month = name, currency, fiscal_year_start_month
+    org.full_clean()
+    _recorded(org, user=user, reason=reason).save()
+    if calendar_changes:
+        fiscal_calendar_changed.send(sender=Organization, org=org)
+    return calendar_changes
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"

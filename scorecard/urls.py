@@ -6,13 +6,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from . import views, views_periods, views_users
+from . import views, views_periods, views_settings, views_users
 
 urlpatterns = [
     path("", include("kpis.urls")),
     path("org/switch/", views.org_switch, name="org_switch"),
     path("manage/", views_periods.manage, name="manage"),
     path("manage/periods/", views_periods.period_locks, name="period_locks"),
+    path("manage/settings/", views_settings.manage_settings, name="manage_settings"),
     path("manage/users/", views_users.manage_users, name="manage_users"),
     path("manage/users/<int:pk>/", views_users.manage_user, name="manage_user"),
     path("manage/", include("territories.manage_urls")),
