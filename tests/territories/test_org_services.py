@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from kpis.selectors import report_kpis, report_rows
+from kpis.services import rollups_recompute
 from territories.models import Rep, Territory, TerritoryAssignment
 from territories.services import (
     rep_assign,
@@ -204,3 +206,18 @@ def test_a_leave_date_before_a_later_assignment_is_refused(world):
         rep_update(rep=nora, name=nora.name, hire_date=None, leave_date=D(2024, 1, 31))
     assert "from 2024-05-01, after this leave date" in _messages(exc)["leave_date"][0]
     assert _spans(nora)[-1] == ("Madrid", D(2024, 5, 1), None)
+
+
+def test_a_retired_territory_keeps_the_figures_of_the_periods_before(world):
+    """Nora's deal won on 2024-03-01 (in Stockholm then) still counts there after Stockholm is retired
+    in July, and the root still equals the organisation's total."""
+    nora, stockholm = world.reps["nora"], world.territories["stockholm"]
+    rep_assign(rep=nora, territory=world.territories["madrid"], start=D(2024, 7, 1))
+    territory_retire(territory=stockholm, on=D(2024, 7, 1))
+    rollups_recompute(org=world.org)
+    kpis = report_kpis(world.org, "won_revenue")
+    rows = report_rows(
+        world.org, "2024-Q1", [stockholm, world.territories["madrid"], world.territories["root"]], kpis
+    )
+    # Nora: deals of 1000 (open) and 2000 (won); Sergio (Madrid): 1000, 2000 (won), 3000 (open)
+    assert [row["actual"] for row in rows] == [2000, 2000, 4000]
