@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity, Product, Stage
-from scorecard.signals import organization_created
+from scorecard.services import year_or_quarter_keyed
+from scorecard.signals import fiscal_calendar_changed, fiscal_calendar_changing, organization_created
 from territories.models import TerritoryAssignment
 from territories.signals import tree_changed
 
 from . import recompute
-from .models import KPI, Measurement, Target
+from .models import KPI, Measurement, Note, RecomputeRequest, Target
 from .services import scorecard_template_create
 
 DATE_FIELDS = {
@@ -176,3 +177,23 @@ def create_scorecard_template(sender, org, **kwargs) -> None:
 def territory_tree_changed(sender, org_id: int, **kwargs):
     """Territories moved (what the ones above them sum up) or renamed: recompute the organisation."""
     recompute.request(org_id, None)
+
+
+@receiver(fiscal_calendar_changing)
+def rows_keyed_by_the_fiscal_calendar(sender, org, **kwargs) -> list[str]:
+    """Targets (superseded ones too: their history is shown), measurements and notes of a year or a
+    quarter, which the new fiscal calendar would put on other months."""
+    found = []
+    for model, noun in ((Target, "target"), (Measurement, "measurement"), (Note, "note")):
+        count = year_or_quarter_keyed(model.objects.filter(org=org)).count()
+        if count:
+            found.append(f"{count} {noun}{'s' if count != 1 else ''}")
+    return found
+
+
+@receiver(fiscal_calendar_changed)
+def fiscal_calendar_changed_recompute(sender, org, **kwargs):
+    """Every year and quarter is another span now: drop the stale requests keyed by the old calendar and
+    recompute everything (the stored rows of the old fiscal years are replaced)."""
+    RecomputeRequest.objects.filter(org=org).exclude(period=RecomputeRequest.ALL).delete()
+    recompute.request(org.pk, None)

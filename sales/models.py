@@ -30,6 +30,11 @@ class Product(models.Model):
     line = models.CharField(max_length=100, help_text="Product line or brand (cross-brand KPIs group by it).")
     list_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     description = models.CharField(max_length=300, blank=True)
+    retired_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="No longer sold from this day: not offered for new deals; the deals naming it keep it.",
+    )
 
     class Meta:
         ordering = ["line", "name"]

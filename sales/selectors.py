@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from scorecard import access
 from scorecard.models import Membership, Organization
 from territories.models import Rep, TerritoryAssignment
 
-from .models import CLOSED_STAGES, Opportunity, Stage
+from .models import CLOSED_STAGES, Opportunity, Product, Stage
 
 
 def rep_opportunity_counts(m: Membership, rep: Rep) -> dict[str, int]:
@@ -53,3 +53,17 @@ def unassigned_deals(*, org: Organization, today: date) -> dict[str, int]:
         )
     )
     return {**counts, "total": counts["closed"] + counts["open"]}
+
+
+def products_offered(org: Organization, today: date) -> QuerySet[Product]:
+    """The products a picker offers for a deal: those not retired by ``today``. A deal keeps a retired
+    product it already names (add those to the picker's choices when editing it)."""
+    return Product.objects.filter(org=org).filter(Q(retired_on__isnull=True) | Q(retired_on__gt=today))
+
+
+def product_list(org: Organization, *, query: str = "") -> QuerySet[Product]:
+    """The catalog by line and name (``query``: part of the name or line), each with its deal count."""
+    products = Product.objects.filter(org=org)
+    if query:
+        products = products.filter(Q(name__icontains=query) | Q(line__icontains=query))
+    return products.annotate(deal_count=Count("opportunities")).order_by("line", "name")

@@ -1,9 +1,13 @@
-"""Writes for deals: every page that creates, edits or deletes an opportunity goes through here."""
+"""Writes for deals (every page that creates, edits or deletes an opportunity goes through here) and for
+the product catalog."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from scorecard import locks
@@ -46,3 +50,51 @@ def opportunity_delete(*, opportunity: Opportunity) -> None:
     stored_close = Opportunity.objects.filter(pk=opportunity.pk).values_list("close_date", flat=True).first()
     locks.refuse_locked_days(opportunity.org, [stored_close], LOCKED)
     opportunity.delete()
+
+
+# --- the product catalog ---------------------------------------------------------------------------
+
+
+def _product_checked(product: Product) -> Product:
+    product.name, product.line = product.name.strip(), product.line.strip()
+    clash = Product.objects.filter(org_id=product.org_id, name=product.name).exclude(pk=product.pk)
+    if clash.exists():
+        raise ValidationError({"name": f"There is already a product called {product.name}."})
+    product.full_clean()
+    return product
+
+
+@transaction.atomic
+def product_create(
+    *, org, name: str, line: str, list_price: Decimal | None = None, description: str = ""
+) -> Product:
+    """A new product of the catalog (its line counts in the cross-brand KPIs)."""
+    product = Product(org=org, name=name, line=line, list_price=list_price, description=description)
+    _product_checked(product).save()
+    return product
+
+
+@transaction.atomic
+def product_update(
+    *, product: Product, name: str, line: str, list_price: Decimal | None, description: str = ""
+) -> Product:
+    """Change a product; its deals follow (a new line or list price recomputes the figures)."""
+    product.name, product.line, product.list_price, product.description = name, line, list_price, description
+    _product_checked(product).save()
+    return product
+
+
+@transaction.atomic
+def product_retire(*, product: Product, on: date) -> Product:
+    """Stop offering a product from ``on``: its deals keep it and every figure stays as it is (a queryset
+    update, so no recompute is requested for a change no figure depends on)."""
+    Product.objects.filter(pk=product.pk).update(retired_on=on)
+    product.retired_on = on
+    return product
+
+
+@transaction.atomic
+def product_reinstate(*, product: Product) -> Product:
+    Product.objects.filter(pk=product.pk).update(retired_on=None)
+    product.retired_on = None
+    return product

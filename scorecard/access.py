@@ -23,12 +23,13 @@ SESSION_ORG_KEY = "org_id"
 
 
 def memberships_of(user) -> list[Membership]:
+    """The user's active memberships (a deactivated one no longer reaches its organisation)."""
     if not user.is_authenticated:
         return []
     cached = getattr(user, "_memberships_cache", None)
     if cached is None:
         cached = list(
-            Membership.objects.filter(user=user)
+            Membership.objects.filter(user=user, active=True)
             .select_related("org", "territory", "rep")
             .order_by("org__name")
         )

@@ -26,8 +26,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "org", "role", "territory", "rep", "created_at"]
-    list_filter = ["org", "role"]
+    list_display = ["user", "org", "role", "territory", "rep", "active", "created_at"]
+    list_filter = ["org", "role", "active"]
     search_fields = ["user__username", "user__email", "user__first_name", "user__last_name", "org__name"]
     list_select_related = ["user", "org", "territory", "rep"]
     autocomplete_fields = ["user", "org", "territory", "rep"]

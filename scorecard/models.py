@@ -19,6 +19,8 @@ class Organization(models.Model):  # type: ignore[django-manager-missing]
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -63,6 +65,11 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         help_text="A rep sees own records.",
+    )
+    active = models.BooleanField(
+        default=True,
+        help_text="A deactivated member no longer reaches the organisation; the membership and its history "
+        "stay, and it can be reactivated.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -201,6 +201,16 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # Behind a proxy the client's address is in X-Forwarded-For only when the proxy is trusted to set it.
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
+# Invitations carry a set-password link (the password-reset token, valid PASSWORD_RESET_TIMEOUT seconds).
+# The embedded mode prints mail on the console; production sets an SMTP backend and its server.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "") or "django.core.mail.backends.console.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "") or "localhost"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "") or "25")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "") or "Sales Scorecard <scorecard@localhost>"
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", "") or str(7 * 24 * 60 * 60))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -32,6 +34,12 @@ class Territory(MP_Node):
     owner_name = models.CharField(
         max_length=200, blank=True, help_text="Responsible manager, when not a user."
     )
+    retired_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="From this day the territory takes no assignments; it stays in the tree, its history and "
+        "the figures of the periods before.",
+    )
 
     node_order_by = ["name"]
 
@@ -50,6 +58,10 @@ class Territory(MP_Node):
     def clean(self) -> None:
         if PATH_SEPARATOR in self.name:
             raise ValidationError({"name": f"A territory name cannot contain {PATH_SEPARATOR!r}."})
+
+    def retired_by(self, day: date) -> bool:
+        """True when the territory is retired on ``day`` (it takes no assignment running that day)."""
+        return self.retired_on is not None and self.retired_on <= day
 
 
 class Rep(models.Model):
@@ -117,4 +129,12 @@ class TerritoryAssignment(models.Model):
         if overlapping.exists():
             raise ValidationError(
                 f"{self.rep} already has an assignment overlapping {self.start} – {self.end or '…'}."
+            )
+        retired_on = self.territory.retired_on if self.territory_id else None
+        if retired_on is not None and (self.end is None or self.end >= retired_on):
+            raise ValidationError(
+                {
+                    "territory": f"{self.territory} is retired from {retired_on:%Y-%m-%d}: it takes no "
+                    "assignment running on or after that day."
+                }
             )

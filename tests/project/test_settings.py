@@ -21,6 +21,8 @@ CONFIG_VARS = {
     "ALLOWED_HOSTS",
     "DB_POOL_MIN",
     "DB_POOL_MAX",
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
 }
 
 REPORT = """
@@ -37,6 +39,7 @@ print(json.dumps({
     "APP_EAGER": app.conf.task_always_eager,
     "CACHE": settings.CACHES["default"]["BACKEND"],
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "EMAIL": [settings.EMAIL_BACKEND, settings.EMAIL_HOST],
 }))
 """
 
@@ -109,6 +112,7 @@ def test_embedded_defaults_sqlite_eager_locmem():
     assert s["EAGER"] is True
     assert s["APP_EAGER"] is True
     assert s["CACHE"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert s["EMAIL"] == ["django.core.mail.backends.console.EmailBackend", "localhost"]  # invitations
 
 
 def test_production_shape_postgres_pool_redis_broker():
@@ -119,6 +123,8 @@ def test_production_shape_postgres_pool_redis_broker():
         REDIS_URL="redis://redis.internal:6379/1",
         DB_POOL_MAX="7",
         ALLOWED_HOSTS="scorecard.example.com, api.example.com",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="smtp.example.com",
     )
     assert s["ENGINE"] == "django.db.backends.postgresql"
     # Django's psycopg pool requires persistent connections to be off
@@ -129,6 +135,7 @@ def test_production_shape_postgres_pool_redis_broker():
     assert s["APP_EAGER"] is False
     assert s["CACHE"] == "django.core.cache.backends.redis.RedisCache"
     assert s["ALLOWED_HOSTS"] == ["scorecard.example.com", "api.example.com"]
+    assert s["EMAIL"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com"]
 
 
 def test_pooled_postgres_settings_pass_djangos_own_validation():

@@ -85,4 +85,6 @@ def test_the_page_reads_a_constant_number_of_queries(world, login, django_assert
 def test_the_manage_index_links_the_admin_pages_and_is_for_admins_only(login):
     page = login("admin").get(reverse("manage")).content.decode()
     assert reverse("period_locks") in page and reverse("data_quality") in page
+    for name in ("manage_territories", "manage_reps", "manage_users", "manage_products", "manage_settings"):
+        assert reverse(name) in page
     assert login("manager").get(reverse("manage")).status_code == 403
