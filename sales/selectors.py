@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from scorecard import access
-from scorecard.models import Membership, Organization
+from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, TerritoryAssignment
 
 from .models import CLOSED_STAGES, Opportunity, Stage
+
+
+def entry_opportunities(m: Membership, rep: Rep | None = None) -> QuerySet[Opportunity]:
+    """The deals listed on the entry page, most recently updated first: a rep's own (not those they only
+    identified for someone else), else every visible deal, or one visible rep's."""
+    qs = access.visible_opportunities(m)
+    if m.role == Role.REP:
+        qs = qs.filter(rep_id=m.rep_id or 0)
+    elif rep is not None:
+        qs = qs.filter(rep=rep)
+    return qs.select_related("rep", "account").order_by("-updated_at", "-pk")
 
 
 def rep_opportunity_counts(m: Membership, rep: Rep) -> dict[str, int]:
