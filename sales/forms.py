@@ -91,6 +91,13 @@ class OpportunityForm(EntryForm):
         fields["identified_by"].queryset = Rep.objects.filter(
             Q(pk__in=access.visible_reps(self.membership).values("pk")) | Q(pk=current or 0), org=org
         ).order_by("name")
+        for name, empty in (
+            ("account", "No account"),
+            ("partner", "No partner"),
+            ("strategic_play", "None"),
+            ("identified_by", "Not recorded"),
+        ):
+            fields[name].empty_label = empty
         fields["profit"].widget.attrs["step"] = "any"
         fields["amount"].widget.attrs["step"] = "any"
         if self.instance.pk:
