@@ -386,6 +386,23 @@ def test_a_manager_edits_a_subtree_deal_and_gets_404_outside_it(world, login, ca
     assert client.post(edit_url(sergio_deal), data).status_code == 404
 
 
+def test_each_regions_manager_changes_only_the_own_regions_deals(world, login, catalog):
+    """Both directions, so neither depends on the order of the names."""
+    for persona, own, other, hidden in (
+        ("manager", "nora", "sergio", "Sergio Sanz"),
+        ("other_manager", "sergio", "nora", "Nora Nordin"),
+    ):
+        client = login(persona)
+        own_deal, other_deal = world.opportunities[own], world.opportunities[other]
+        page = client.get(LIST).content.decode() + client.get(edit_url(own_deal)).content.decode()
+        assert hidden not in page
+        data = deal_data(catalog, external_id=own_deal.external_id, rep=world.reps[own].pk, amount="77")
+        assert client.post(edit_url(own_deal), data).status_code == 302
+        assert client.post(edit_url(other_deal), data).status_code == 404
+        assert client.post(delete_url(other_deal)).status_code == 404
+        assert client.get(LIST, {"rep": world.reps[other].pk}).status_code == 404
+
+
 def test_a_manager_adds_deals_for_the_subtrees_reps_only(world, login, catalog):
     client = login("manager")
     form = client.get(CREATE).content.decode()
