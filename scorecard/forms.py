@@ -22,8 +22,9 @@ def date_input() -> forms.DateInput:
 
 
 class EntryForm(forms.ModelForm):
-    """A rep's record: ``rep`` offers the reps the membership may enter records for, and is left out for
-    a rep, whose records are their own (the view sets it on the instance)."""
+    """A rep's record: ``rep`` offers the reps the membership may enter records for (required but for an
+    admin's house deals), and is left out for a rep, whose records are their own (the view sets it on
+    the instance)."""
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -35,8 +36,10 @@ class EntryForm(forms.ModelForm):
             else:
                 rep_field: Any = self.fields["rep"]
                 rep_field.queryset = access.entry_reps(membership).order_by("name")
-                rep_field.required = True
-                rep_field.empty_label = "Choose a rep"
+                # Rep-less (house) records, where the model allows them, are the admins' alone.
+                if membership.role != Role.ADMIN:
+                    rep_field.required = True
+                rep_field.empty_label = "Choose a rep" if rep_field.required else "No rep (house account)"
 
     def focus(self) -> None:
         """Autofocus the first field with an error, else the first field: an editor swapped into the page

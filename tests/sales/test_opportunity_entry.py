@@ -420,6 +420,19 @@ def test_a_manager_adds_deals_for_the_subtrees_reps_only(world, login, catalog):
     assert Opportunity.objects.get(external_id="M-1").rep == world.reps["nora"]
 
 
+def test_an_admin_keeps_a_house_deal_without_a_rep(world, login, catalog):
+    house = Opportunity.objects.create(org=world.org, external_id="HOUSE-1", stage=Stage.PROSPECTING)
+    client = login("admin")
+    assert "No rep (house account)" in client.get(edit_url(house)).content.decode()
+    assert (
+        client.post(edit_url(house), deal_data(catalog, external_id="HOUSE-1", amount="10")).status_code
+        == 302
+    )
+    house.refresh_from_db()
+    assert (house.rep, house.amount) == (None, Decimal("10"))
+    assert "House account" in client.get(LIST).content.decode()
+
+
 def test_another_organisations_deals_are_404(world, login, catalog):
     gus_deal, nora_deal = world.opportunities["gus"], world.opportunities["nora"]
     assert login("admin").get(edit_url(gus_deal)).status_code == 404
