@@ -72,7 +72,7 @@ def open_deals_past_close(org: Organization, today: date):
     )
 
 
-def _entry_kind(keys: list[str], fiscal_start_month: int) -> str | None:
+def entry_kind(keys: list[str], fiscal_start_month: int) -> str | None:
     """The period kind a KPI is entered in: the most common kind among its stored keys."""
     kinds = Counter(periods.parse(k, fiscal_start_month).kind for k in keys)
     return kinds.most_common(1)[0][0] if kinds else None
@@ -91,7 +91,7 @@ def missing_measurements(org: Organization, today: date) -> list[Missing]:
         reported[kpi_id][key].add(scope)
     wanted: list[tuple[KPI, periods.Period, set[tuple[str, int]]]] = []
     for kpi_id, by_period in reported.items():
-        kind = _entry_kind(list(by_period), fiscal)
+        kind = entry_kind(list(by_period), fiscal)
         if kind is None:
             continue
         recent: list[periods.Period] = []

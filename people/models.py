@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -41,6 +42,9 @@ class Certification(models.Model):
     type = models.ForeignKey(CertificationType, on_delete=models.PROTECT, related_name="certifications")
     earned = models.DateField()
     expires = models.DateField(null=True, blank=True)
+    note = models.CharField(
+        max_length=500, blank=True, help_text="Evidence: certificate number, a link to the credential, …"
+    )
 
     class Meta:
         ordering = ["rep_id", "earned"]
@@ -55,6 +59,19 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rep}: {self.type} ({self.earned})"
+
+    def clean(self) -> None:
+        """On the fields, so a form shows them there (``certification_unique`` and
+        ``certification_expires_after_earned`` are the backstop)."""
+        errors: dict[str, str] = {}
+        if self.expires is not None and self.earned is not None and self.expires < self.earned:
+            errors["expires"] = "A certification cannot expire before it was earned."
+        if self.rep_id and self.type_id and self.earned:
+            same = Certification.objects.filter(rep_id=self.rep_id, type_id=self.type_id, earned=self.earned)
+            if same.exclude(pk=self.pk).exists():
+                errors["earned"] = f"{self.rep} already holds {self.type} earned on {self.earned:%d %b %Y}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProgramKind(models.TextChoices):
@@ -104,3 +121,18 @@ class ProgramParticipation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rep} in {self.program}"
+
+    def clean(self) -> None:
+        """On the fields, so a form shows them there (``participation_unique`` and
+        ``participation_end_after_start`` are the backstop)."""
+        errors: dict[str, str] = {}
+        if self.end is not None and self.start is not None and self.end < self.start:
+            errors["end"] = "A participation cannot end before it starts."
+        if self.rep_id and self.program_id and self.start:
+            same = ProgramParticipation.objects.filter(
+                rep_id=self.rep_id, program_id=self.program_id, start=self.start
+            )
+            if same.exclude(pk=self.pk).exists():
+                errors["start"] = f"{self.rep} already joined {self.program} on {self.start:%d %b %Y}."
+        if errors:
+            raise ValidationError(errors)

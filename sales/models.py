@@ -207,12 +207,24 @@ class Opportunity(models.Model):
 
     def clean(self) -> None:
         """A won or lost deal needs a close date (DESIGN §4, decisions): it counts in the period of that
-        date. Reported on the field, so a form shows it there (the database constraint
-        ``opportunity_closed_has_close_date`` is the backstop)."""
+        date. Each rule is reported on its field, so a form shows it there (the database constraints
+        ``opportunity_closed_has_close_date``, ``…_close_not_before_engage``, ``…_amount_not_negative``
+        and ``…_partner_only_on_partner_channel`` are the backstop)."""
+        errors: dict[str, str] = {}
         if self.stage in CLOSED_STAGES and self.close_date is None:
-            raise ValidationError(
-                {"close_date": f"A {self.get_stage_display().lower()} deal needs a close date."}
+            errors["close_date"] = f"A {self.get_stage_display().lower()} deal needs a close date."
+        elif self.close_date and self.engage_date and self.close_date < self.engage_date:
+            errors["close_date"] = (
+                f"The close date cannot be before the engage date ({self.engage_date.isoformat()})."
             )
+        if self.amount is not None and self.amount < 0:
+            errors["amount"] = "An amount cannot be negative."
+        if self.partner_id is not None and self.channel != Channel.PARTNER:
+            errors["partner"] = (
+                "A partner applies to the partner channel only: choose that channel or no partner."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_closed(self) -> bool:

@@ -3,15 +3,47 @@ admin's panels from the whole organisation."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from scorecard import access
-from scorecard.models import Membership, Organization
+from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, TerritoryAssignment
 
 from .models import CLOSED_STAGES, Opportunity, Product, Stage
+
+STALE_AFTER_DAYS = 30  # an open deal nobody updated for this long needs attention
+
+
+def entry_opportunities(m: Membership, rep: Rep | None = None) -> QuerySet[Opportunity]:
+    """The deals listed on the entry page, most recently updated first: a rep's own (not those they only
+    identified for someone else), else every visible deal, or one visible rep's."""
+    qs = access.visible_opportunities(m)
+    if m.role == Role.REP:
+        qs = qs.filter(rep_id=m.rep_id or 0)
+    elif rep is not None:
+        qs = qs.filter(rep=rep)
+    return qs.select_related("rep", "account").order_by("-updated_at", "-pk")
+
+
+def deals_needing_attention(m: Membership, rep: Rep, today: date) -> list[Opportunity]:
+    """The rep's open deals with no update for ``STALE_AFTER_DAYS`` days or a close date in the past,
+    oldest close date first; each carries ``overdue`` and ``stale`` flags for the page (one query)."""
+    stale_before = timezone.make_aware(datetime.combine(today - timedelta(days=STALE_AFTER_DAYS), time.min))
+    deals = list(
+        access.visible_opportunities(m)
+        .filter(rep=rep)
+        .exclude(stage__in=CLOSED_STAGES)
+        .filter(Q(close_date__lt=today) | Q(updated_at__lt=stale_before))
+        .select_related("account")
+        .order_by("close_date", "external_id")
+    )
+    for deal in deals:
+        deal.overdue = deal.close_date is not None and deal.close_date < today  # type: ignore[attr-defined]
+        deal.stale = deal.updated_at < stale_before  # type: ignore[attr-defined]
+    return deals
 
 
 def rep_opportunity_counts(m: Membership, rep: Rep) -> dict[str, int]:

@@ -3,9 +3,11 @@ the product catalog."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +17,12 @@ from scorecard import locks
 from .models import Deliverable, Opportunity, Product
 
 LOCKED = "deals closing in it cannot be added, changed or deleted"
+NEW_ID_PREFIX = "D-"
+
+
+def new_external_id() -> str:
+    """A key for a deal entered in the app rather than imported from a source system."""
+    return f"{NEW_ID_PREFIX}{secrets.token_hex(5).upper()}"
 
 
 @transaction.atomic
@@ -24,7 +32,8 @@ def opportunity_save(
     products: Iterable[Product] | None = None,
     deliverables: Iterable[Deliverable] | None = None,
 ) -> Opportunity:
-    """Validate and store a new or changed opportunity (and its products and deliverables when given).
+    """Validate and store a new or changed opportunity (and its products and deliverables when given);
+    one without an external id gets a new one.
 
     Refused with :class:`scorecard.locks.PeriodLocked` when the deal closes, or closed before the
     change, in a locked period.
@@ -35,6 +44,11 @@ def opportunity_save(
         else None
     )
     locks.refuse_locked_days(opportunity.org, [stored_close, opportunity.close_date], LOCKED)
+    products = None if products is None else list(products)
+    deliverables = None if deliverables is None else list(deliverables)
+    _refuse_foreign(opportunity, products or [], deliverables or [])
+    if not opportunity.external_id:
+        opportunity.external_id = new_external_id()
     opportunity.full_clean()
     opportunity.save()
     if products is not None:
@@ -42,6 +56,30 @@ def opportunity_save(
     if deliverables is not None:
         opportunity.deliverables.set(deliverables)
     return opportunity
+
+
+def _refuse_foreign(
+    opportunity: Opportunity, products: list[Product], deliverables: list[Deliverable]
+) -> None:
+    """Everything a deal points at belongs to its organisation (the forms offer nothing else; this is the
+    backstop for any other caller)."""
+    related: dict[str, list[Any]] = {
+        "rep": [opportunity.rep],
+        "identified_by": [opportunity.identified_by],
+        "account": [opportunity.account],
+        "partner": [opportunity.partner],
+        "strategic_play": [opportunity.strategic_play],
+        "territory": [opportunity.territory],
+        "products": products,
+        "deliverables": deliverables,
+    }
+    errors = {
+        field: "Choose one of your organisation's entries."
+        for field, objects in related.items()
+        if any(obj is not None and obj.org_id != opportunity.org_id for obj in objects)
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

@@ -5,7 +5,8 @@ Every view and API starts here. Rules:
 - admin: sees and changes everything in the organisation.
 - viewer: sees everything, changes nothing.
 - manager: sees the territory subtree of the membership (its reps and their deals), and may change
-  notes and targets there; never the KPI definitions or the tree itself.
+  notes and targets there, and the deals, certifications and programme participation of its reps;
+  never the KPI definitions or the tree itself.
 - rep: sees own rep record, own opportunities, certifications and programme participation, and changes them.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity
 from territories.models import Rep, Territory
 
@@ -111,6 +113,32 @@ def visible_opportunities(m: Membership) -> QuerySet[Opportunity]:
     return qs.none()
 
 
+def entry_reps(m: Membership) -> QuerySet[Rep]:
+    """The reps whose deals, certifications and programme participation the membership may enter and
+    change: every rep for an admin, the subtree's reps for a manager, their own record for a rep."""
+    if m.role == Role.VIEWER:
+        return Rep.objects.none()
+    return visible_reps(m)
+
+
+def _rep_records(m: Membership, qs: QuerySet) -> QuerySet:
+    if m.role in (Role.ADMIN, Role.VIEWER):
+        return qs
+    if m.role == Role.MANAGER:
+        return qs.filter(rep__in=visible_reps(m))
+    if m.role == Role.REP:
+        return qs.filter(rep_id=m.rep_id or 0)
+    return qs.none()
+
+
+def visible_certifications(m: Membership) -> QuerySet[Certification]:
+    return _rep_records(m, Certification.objects.filter(org=m.org))
+
+
+def visible_participations(m: Membership) -> QuerySet[ProgramParticipation]:
+    return _rep_records(m, ProgramParticipation.objects.filter(org=m.org))
+
+
 # --- single objects: (object, may_write) or 404 -------------------------------------------------
 
 
@@ -141,7 +169,21 @@ def get_rep_for(request: HttpRequest, pk) -> tuple[Rep, bool]:
 def get_opportunity_for(request: HttpRequest, pk) -> tuple[Opportunity, bool]:
     m = require_membership(request)
     opp = _get_or_404(visible_opportunities(m), pk)
-    return opp, is_admin(m) or (m.role == Role.REP and opp.rep_id == m.rep_id)
+    # A manager sees only the subtree's reps' deals, so every deal they see is theirs to change; a rep
+    # also sees the deals they identified for someone else, but changes only their own.
+    return opp, is_admin(m) or m.role == Role.MANAGER or (m.role == Role.REP and opp.rep_id == m.rep_id)
+
+
+def get_certification_for(request: HttpRequest, pk) -> tuple[Certification, bool]:
+    m = require_membership(request)
+    certification = _get_or_404(visible_certifications(m), pk)
+    return certification, m.role != Role.VIEWER
+
+
+def get_participation_for(request: HttpRequest, pk) -> tuple[ProgramParticipation, bool]:
+    m = require_membership(request)
+    participation = _get_or_404(visible_participations(m), pk)
+    return participation, m.role != Role.VIEWER
 
 
 def may_manage_territory(m: Membership, territory: Territory) -> bool:

@@ -75,7 +75,7 @@ OPPORTUNITY_CASES = [
     ("admin", "gus", None),
     ("viewer", "sergio", False),
     ("viewer", "gus", None),
-    ("manager", "nora", False),
+    ("manager", "nora", True),
     ("manager", "sergio", None),
     ("rep", "nora", True),
     ("rep", "sergio", None),
@@ -105,10 +105,82 @@ def test_a_rep_may_see_a_deal_they_identified_but_not_change_it(world):
         access.get_opportunity_for(world.request("manager"), deal.pk)
 
 
+# (persona, rep whose record it is, expected write flag or None for 404): certifications and programme
+# participation follow the deals' rule — own for a rep, the subtree's for a manager, read-only for a viewer.
+REP_RECORD_CASES = [
+    ("admin", "sergio", True),
+    ("admin", "gus", None),
+    ("viewer", "sergio", False),
+    ("viewer", "gus", None),
+    ("manager", "nora", True),
+    ("manager", "sergio", None),
+    ("rep", "nora", True),
+    ("rep", "sergio", None),
+    ("other_rep", "sergio", True),
+    ("outsider", "gus", True),
+    ("outsider", "nora", None),
+]
+
+
+@pytest.fixture
+def rep_records(world):
+    from datetime import date
+
+    from people.models import Certification, CertificationType, Program, ProgramParticipation
+
+    records = {}
+    for key, rep in world.reps.items():
+        kind = CertificationType.objects.create(org=rep.org, name=f"Cert {key}", category="product")
+        programme = Program.objects.create(org=rep.org, name=f"Programme {key}", kind="education")
+        records[key] = (
+            Certification.objects.create(org=rep.org, rep=rep, type=kind, earned=date(2024, 1, 1)),
+            ProgramParticipation.objects.create(
+                org=rep.org, rep=rep, program=programme, start=date(2024, 1, 1)
+            ),
+        )
+    return records
+
+
+@pytest.mark.parametrize(("persona", "key", "write"), REP_RECORD_CASES)
+def test_certifications_and_participations_scope_and_write_flag(world, rep_records, persona, key, write):
+    request = world.request(persona)
+    certification, participation = rep_records[key]
+    for lookup, record in (
+        (access.get_certification_for, certification),
+        (access.get_participation_for, participation),
+    ):
+        if write is None:
+            with pytest.raises(Http404):
+                lookup(request, record.pk)
+        else:
+            assert lookup(request, record.pk) == (record, write)
+
+
+@pytest.mark.parametrize(
+    ("persona", "names"),
+    [
+        ("admin", {"Nora Nordin", "Sergio Sanz"}),
+        ("manager", {"Nora Nordin"}),
+        ("rep", {"Nora Nordin"}),
+        ("viewer", set()),
+        ("outsider", {"Gustav Globex"}),
+    ],
+)
+def test_entry_reps_are_those_whose_records_the_membership_may_enter(world, persona, names):
+    membership = access.require_membership(world.request(persona))
+    assert set(access.entry_reps(membership).values_list("name", flat=True)) == names
+
+
 @pytest.mark.parametrize("pk", ["abc", "", None, "1; DROP TABLE", 10**12])
 def test_malformed_or_unknown_ids_are_404(world, pk):
     request = world.request("admin")
-    for lookup in (access.get_territory_for, access.get_rep_for, access.get_opportunity_for):
+    for lookup in (
+        access.get_territory_for,
+        access.get_rep_for,
+        access.get_opportunity_for,
+        access.get_certification_for,
+        access.get_participation_for,
+    ):
         with pytest.raises(Http404):
             lookup(request, pk)
 
