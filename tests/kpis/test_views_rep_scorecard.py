@@ -1,4 +1,5 @@
-"""A rep's scorecard: quota attainment, certifications with their expiry, the open pipeline.
+"""A rep's scorecard (``/`` for a rep, ``/?rep=ID`` for managers, viewers and admins): quota attainment,
+certifications with their expiry, the open pipeline, and the notes panels on the scorecard pages.
 
 Personas (tests/conftest_personas.py): Nora (Acme/Nordics/Stockholm, user "nora") won one 2,000 deal
 on 2024-03-01; Sergio (Acme/Iberia/Madrid) the same; Manny manages Nordics. The deals below are
@@ -12,11 +13,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from kpis import selectors_rep
-from kpis.models import KPI
+from kpis.models import KPI, Note, NoteKind
 from kpis.selectors import report_rows
-from kpis.services import rollups_recompute, target_set
+from kpis.services import note_create, rollups_recompute, target_set
 from people.models import Certification, CertificationCategory, CertificationType
 from sales.models import Product, Stage
 from scorecard.models import Membership
@@ -171,3 +174,219 @@ def test_the_open_pipeline_agrees_with_the_stored_figures(rep_world):
     )
     assert stored == {"open_pipeline_count": pipeline.count, "open_pipeline_value": float(pipeline.value)}
     assert stored["open_pipeline_count"] == 7  # MID, PRICED, BIG and four small ones
+
+
+# --- a rep's home ----------------------------------------------------------------------------------------
+
+
+def test_a_reps_home_is_their_own_scorecard_with_the_stored_quota_attainment(rep_world, login):
+    response = login("rep").get("/", {"period": PERIOD})
+    html = _html(response)
+    assert "kpis/scorecard.html" in [t.name for t in response.templates]
+    assert '<h1 class="page-title">Nora Nordin</h1>' in html
+    nora = rep_world.reps["nora"]
+    won_revenue = KPI.objects.filter(org=rep_world.org, slug="won_revenue").select_related(
+        "objective__perspective"
+    )
+    (row,) = report_rows(rep_world.org, PERIOD, [nora], list(won_revenue))  # what kpi_report prints
+    assert (row["actual"], row["goal"]) == (2000.0, 5000.0)  # her one won deal; the target set above
+    assert _testid(html, "quota-won") == "$2,000"
+    assert _testid(html, "quota-goal") == "$5,000"
+    assert _testid(html, "quota-attainment") == "40%"
+    assert _testid(html, "quota-remaining") == "$3,000"
+    # The rest of her card: the open pipeline and the definitions page, linked.
+    assert _testid(html, "pipeline-count") == "7"
+    assert _testid(html, "pipeline-value") == "$19,000"
+    assert 'href="/definitions/"' in html
+    for hidden in (
+        "Sergio Sanz",
+        "Iberia",
+        "SERGIO-OPEN",
+        'id="territory-picker"',
+        'aria-label="Breadcrumb"',
+    ):
+        assert hidden not in html
+
+
+def test_a_rep_sees_no_other_scorecard(rep_world, login):
+    client = login("rep")
+    assert client.get("/", {"rep": rep_world.reps["nora"].pk}).status_code == 200
+    assert client.get("/", {"rep": rep_world.reps["sergio"].pk}).status_code == 404
+    assert client.get("/", {"rep": rep_world.reps["gus"].pk}).status_code == 404
+    # Not even the territory the rep works in: a rep's scorecard is their own.
+    assert client.get("/", {"territory": rep_world.territories["stockholm"].pk}).status_code == 404
+    assert client.get("/definitions/").status_code == 200
+
+
+def test_without_a_quota_the_card_says_so_and_shows_what_was_won(rep_world, login):
+    html = _html(login("admin").get("/", {"period": PERIOD, "rep": rep_world.reps["sergio"].pk}))
+    quota = _section(html, "rep-quota-title")
+    assert "No quota set for 2024-Q1" in quota and _testid(quota, "quota-won") == "$2,000"
+    assert 'data-testid="quota-attainment"' not in quota
+
+
+def test_a_manager_sees_the_reps_pipeline_largest_first_linking_to_the_kpi_rows(rep_world, login):
+    nora = rep_world.reps["nora"]
+    html = _html(login("manager").get("/", {"period": PERIOD, "rep": nora.pk}))
+    pipeline = _section(html, "rep-pipeline-title")
+    listed = re.findall(r'data-deal="([^"]+)"', pipeline)
+    assert listed == [ref for ref, _value in _open_at(Q1_END)[:5]]
+    assert listed == ["BIG", "MID", "PRICED", "SMALL-4", "SMALL-3"]
+    detail = f'href="/kpi/open_pipeline_value/?period={PERIOD}&amp;rep={nora.pk}#rows"'
+    assert pipeline.count(detail) == 6  # each deal, and "All 7 open deals"
+    assert "All 7 open deals" in pipeline
+    assert "Open at the end of 2024-Q1" in pipeline
+
+
+def test_certifications_are_listed_soonest_expiry_first_on_the_page(world, login):
+    today = timezone.localdate()
+    _certifications(world, today)
+    html = _html(login("manager").get("/", {"rep": world.reps["nora"].pk}))
+    certs = _section(html, "rep-certs-title")
+    assert re.findall(r'data-testid="cert-status">([^<]*)<', certs) == [
+        "expires in 23 days",
+        "expires in 400 days",
+        "does not expire",
+        "expired",
+        "expired, renewed",
+    ]
+    assert (today + timedelta(23)).strftime("%-d %b %Y") in certs
+
+
+# --- the notes panels ------------------------------------------------------------------------------------
+
+
+def test_a_manager_adds_a_coaching_note_and_ticks_an_action_item_off_on_the_rep_page(rep_world, login):
+    nora = rep_world.reps["nora"]
+    client = login("manager")
+    page = f"/?period={PERIOD}&rep={nora.pk}"
+    html = _html(client.get(page))
+    panel = _section(html, "notes-title")
+    assert "Add a coaching note or action item" in panel
+    assert f'name="next" value="/?period={PERIOD}&amp;rep={nora.pk}"' in panel
+    # Without JavaScript: a plain form post, then back to the rep's page.
+    form = {"period": PERIOD, "rep": nora.pk, "next": page}
+    response = client.post(
+        reverse("notes"),
+        {
+            **form,
+            "kind": "action",
+            "text": "Book two POCs",
+            "about": "kpi:win_rate",
+            "owner": rep_world.users["rep"].pk,
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == f"{page}#notes-panel"
+    action = Note.objects.get(org=rep_world.org, text="Book two POCs")
+    assert (action.kind, action.rep, action.kpi.slug, action.owner) == (
+        "action",
+        nora,
+        "win_rate",
+        rep_world.users["rep"],
+    )
+    # With htmx the panel comes back on its own.
+    response = client.post(
+        reverse("note_done", args=[action.pk]), {**form, "done": "1"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "<html" not in response.content.decode()
+    action.refresh_from_db()
+    assert action.done
+    panel = _section(_html(client.get(page)), "notes-title")
+    assert "Book two POCs" in panel and "Owner: Nora Nordin" in panel and ">done<" in panel
+
+
+def test_the_rep_reads_the_notes_on_them_and_a_viewer_reads_without_a_form(rep_world, login):
+    nora = rep_world.reps["nora"]
+    note_create(
+        membership=_member(rep_world, "manager"),
+        kind=NoteKind.COACHING,
+        period=PERIOD,
+        text="Multi-thread",
+        rep=nora,
+    )
+    own = _section(_html(login("rep").get("/", {"period": PERIOD})), "notes-title")
+    assert "Multi-thread" in own and "Add note" not in own
+    viewer = login("viewer")
+    seen = _section(_html(viewer.get("/", {"period": PERIOD, "rep": nora.pk})), "notes-title")
+    assert "Multi-thread" in seen and "<form" not in seen
+    refused = viewer.post(
+        reverse("notes"), {"period": PERIOD, "rep": nora.pk, "kind": "coaching", "text": "x"}
+    )
+    assert refused.status_code == 403
+    assert (
+        login("rep")
+        .post(reverse("notes"), {"period": PERIOD, "rep": nora.pk, "kind": "coaching", "text": "x"})
+        .status_code
+        == 403
+    )
+
+
+def _comment(world, territory: str, text: str, kpi: str = "win_rate") -> Note:
+    return note_create(
+        membership=_member(world, "admin"),
+        kind=NoteKind.COMMENT,
+        period=PERIOD,
+        text=text,
+        territory=world.territories[territory],
+        kpi=KPI.objects.get(org=world.org, slug=kpi),
+    )
+
+
+def test_review_comments_on_a_territory_reach_its_managers_not_another_regions(rep_world, login):
+    _comment(rep_world, "stockholm", "Stockholm closes late")
+    _comment(rep_world, "madrid", "Madrid discounts too much")
+    stockholm = {"period": PERIOD, "territory": rep_world.territories["stockholm"].pk}
+    madrid = {"period": PERIOD, "territory": rep_world.territories["madrid"].pk}
+    manager = login("manager")
+    panel = _section(_html(manager.get("/", stockholm)), "notes-title")
+    assert "Review comments" in panel and "Stockholm closes late" in panel
+    assert 'name="about" required' in panel and "Objective: " in panel  # a KPI or an objective
+    nordics = _html(manager.get("/", {"period": PERIOD}))  # the region's own comments only
+    assert "Stockholm closes late" not in nordics and "Madrid discounts too much" not in nordics
+    assert manager.get("/", madrid).status_code == 404
+    assert manager.get(reverse("notes"), madrid).status_code == 404
+    viewer = _html(login("viewer").get("/", madrid))
+    assert "Madrid discounts too much" in _section(viewer, "notes-title")
+
+
+# --- query count -----------------------------------------------------------------------------------------
+
+
+def _grow(world, numbers: range) -> None:
+    """More certifications, open deals and notes for Nora, one of each per number."""
+    nora, admin = world.reps["nora"], _member(world, "admin")
+    for i in numbers:
+        kind = CertificationType.objects.create(
+            org=world.org, name=f"Grown {i}", category=CertificationCategory.PRODUCT
+        )
+        Certification.objects.create(
+            org=world.org, rep=nora, type=kind, earned=date(2023, 1, 1), expires=date(2030, 1, 1)
+        )
+        OpportunityFactory.create(
+            rep=nora, external_id=f"GROWN-{i}", engage_date=date(2024, 1, 3), amount=50 + i
+        )
+        note_create(
+            membership=admin,
+            kind=NoteKind.ACTION,
+            period=PERIOD,
+            text=f"grown {i}",
+            rep=nora,
+            owner=world.users["manager"],
+        )
+
+
+@pytest.mark.parametrize("persona", ["admin", "manager", "viewer", "rep"])
+def test_a_reps_scorecard_runs_a_constant_number_of_queries(
+    rep_world, login, persona, django_assert_max_num_queries
+):
+    _certifications(rep_world, timezone.localdate())
+    _grow(rep_world, range(2))
+    client = login(persona)
+    query = {"period": PERIOD, "rep": rep_world.reps["nora"].pk}
+    client.get("/", query)  # warm the session
+    with django_assert_max_num_queries(15) as small:
+        assert client.get("/", query).status_code == 200
+    _grow(rep_world, range(2, 10))
+    with django_assert_max_num_queries(len(small)):
+        html = _html(client.get("/", query))
+    assert "grown 7" in html and "Grown 7" in html
