@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
@@ -118,6 +119,7 @@ class Scorecard:
 
     perspectives: list[PerspectiveScore]
     rolled: scoring.WeightedScore
+    computed_on: date | None = None  # the day the stored figures are as of (the live period's snapshot)
 
 
 def scorecard(org: Organization, period_key: str, scope: Territory | Rep) -> Scorecard:
@@ -169,7 +171,7 @@ def _scorecard(
     overall = scoring.roll_up(
         (p.rolled.score, p.rolled.coverage, float(p.perspective.weight)) for p in perspectives.values()
     )
-    return Scorecard(list(perspectives.values()), overall)
+    return Scorecard(list(perspectives.values()), overall, stored.computed_on)
 
 
 def score_rows(org: Organization, period_key: str, scope: Territory | Rep) -> list[dict]:

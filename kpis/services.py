@@ -450,5 +450,5 @@ def may_write_note(membership: Membership, *, territory: Territory | None, rep: 
     if membership.role != Role.MANAGER:
         return False
     if rep is not None:
-        return access.visible_reps(membership).filter(pk=rep.pk).exists()
+        return access.sees_rep(membership, rep)
     return territory is not None and access.may_manage_territory(membership, territory)

@@ -171,6 +171,16 @@ def with_value(deals: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
     return deals.annotate(value=Coalesce("amount", Subquery(list_price, output_field=money)))
 
 
+def _deals(org: Organization) -> QuerySet[Opportunity]:
+    return Opportunity.objects.filter(org=org).annotate(opened_on=Coalesce("engage_date", "created_date"))
+
+
+def open_deals(org: Organization, scope: Scope, period: P.Period, *, today: date) -> QuerySet[Opportunity]:
+    """The deals open at the period's end (``today`` in the live period) credited to the scope, with
+    their ``value``: the rows of ``open_pipeline_count`` and ``open_pipeline_value``."""
+    return with_value(_deals(org).filter(_open_at_end(scope, period, today)))
+
+
 def deals_behind(
     org: Organization, kpi: KPI, scope: Scope, period: P.Period, *, today: date
 ) -> QuerySet[Opportunity]:
@@ -178,7 +188,7 @@ def deals_behind(
 
     ``today`` places the live period's open-pipeline snapshot (the day the rollups computed as of).
     """
-    deals = Opportunity.objects.filter(org=org).annotate(opened_on=Coalesce("engage_date", "created_date"))
+    deals = _deals(org)
     if kpi.source != Source.METRIC:
         return deals.none()
     basis = DEAL_METRICS.get(kpi.metric)

@@ -163,7 +163,21 @@ def get_territory_for(request: HttpRequest, pk) -> tuple[Territory, bool]:
 def get_rep_for(request: HttpRequest, pk) -> tuple[Rep, bool]:
     m = require_membership(request)
     rep = _get_or_404(visible_reps(m), pk)
+    _seen_reps(m)[rep.pk] = True
     return rep, is_admin(m) or (m.role == Role.REP and rep.pk == m.rep_id)
+
+
+def _seen_reps(m: Membership) -> dict[int, bool]:
+    # Answers for this membership object, which lives as long as the request (see memberships_of).
+    return m.__dict__.setdefault("_seen_reps", {})
+
+
+def sees_rep(m: Membership, rep: Rep) -> bool:
+    """Whether the membership sees the rep; a rep just fetched through ``get_rep_for`` costs no query."""
+    seen = _seen_reps(m)
+    if rep.pk not in seen:
+        seen[rep.pk] = rep.org_id == m.org_id and visible_reps(m).filter(pk=rep.pk).exists()
+    return seen[rep.pk]
 
 
 def get_opportunity_for(request: HttpRequest, pk) -> tuple[Opportunity, bool]:

@@ -2,7 +2,8 @@
 against goal and red flag with the live period's projection, the KPI across the scope's children, its
 XmR chart (is the last value a signal or routine variation?), why it has its colour (definition,
 thresholds, score arithmetic, projection method), the rows underneath (deals, certifications,
-participations or measurements) and the target history.
+participations or measurements), the target history, and the notes on the KPI for the scope and period
+(review comments on a territory's, coaching notes on a rep's).
 
 ``/kpi/<slug>/?period=KEY&territory=ID`` (or ``&rep=ID``); ``&page=N`` pages the rows, and an htmx
 request for another page gets only the rows fragment.
@@ -26,6 +27,7 @@ from scorecard.decorators import MembershipRequest, membership_required
 from scorecard.templatetags.scorecard_format import CURRENCY_SYMBOLS
 from territories.models import Rep
 
+from .notes import notes_panel, subject_for
 from .params import period_param, scope_param
 from .scorecard import shown
 
@@ -152,6 +154,8 @@ def kpi_detail(request: MembershipRequest, slug: str) -> HttpResponse:
         response = render(request, "kpis/kpi_detail.html#rows", context)
     else:
         context.update(_charts(detail, org.currency))
+        subject = subject_for(period.key, scope, kpi=kpi)
+        context["notes_panel"] = notes_panel(request, subject, next_url=request.get_full_path())
         response = render(request, "kpis/kpi_detail.html", context)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))

@@ -1,4 +1,5 @@
-"""The definitions page: the organisation, its territory tree and the scorecard definition (a rep's home).
+"""The definitions page: the organisation, its territory tree and the scorecard definition (and a rep's
+own record).
 
 It composes the selectors of the apps below (territory tree, a rep's deals, the perspectives and
 objectives with their KPIs), which is why it lives in ``kpis``, the first app that may see them all.
@@ -45,7 +46,7 @@ def home_context(m: Membership, *, selected: Territory | None = None) -> dict[st
 
 @membership_required
 def definitions(request: MembershipRequest) -> HttpResponse:
-    """``/definitions/``: the page for every role; ``kpis.views.scorecard.home`` shows it to reps at ``/``."""
+    """``/definitions/``: the page for every role, linked from the navigation."""
     return definitions_page(request)
 
 

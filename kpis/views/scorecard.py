@@ -1,11 +1,13 @@
-"""The scorecard page, home for managers, viewers and admins: one scope's scorecard in a period.
+"""The scorecard page, everyone's home: one scope's scorecard in a period.
 
 ``/?period=KEY&compare=previous|last_year&territory=ID`` (or ``&rep=ID``): the overall score, the four
 perspectives with their objectives and KPIs (actual, target, score, status, change against the chosen
 comparison and whether it is a signal or routine variation, pace in the live period, a sparkline of the
-last periods), and the drill-down to the territories below and the reps in scope. An htmx request swaps
-the ``scorecard`` fragment; every state is a plain URL, so the page works as links and GET forms without
-JavaScript.
+last periods), and the drill-down to the territories below and the reps in scope. A rep's scorecard adds
+quota attainment, certifications and the open pipeline, and the coaching notes and action items on the
+rep; a territory's has the review comments on its KPIs and objectives (``notes.notes_panel``). A rep's
+home is their own scorecard, and the only one they see. An htmx request swaps the ``scorecard``
+fragment; every state is a plain URL, so the page works as links and GET forms without JavaScript.
 """
 
 from __future__ import annotations
@@ -17,21 +19,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from kpis import selectors, xmr
+from kpis import selectors, selectors_rep, xmr
 from kpis.models import KPI
 from kpis.store import StoredSeries
 from scorecard import access, periods
 from scorecard.decorators import MembershipRequest, membership_required
-from scorecard.models import Membership, Role
+from scorecard.models import Membership, Organization, Role
 from scorecard.templatetags.scorecard_format import kpi_value
 from territories.models import Rep, Territory, TerritoryAssignment
 
-from . import home as definitions
+from .notes import notes_panel, subject_for
 from .params import period_param, scope_param
 
 COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
@@ -44,16 +47,7 @@ SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 96, 28, 3
 
 @membership_required
 def home(request: MembershipRequest) -> HttpResponse:
-    """``/``: the scorecard for managers, viewers and admins; a rep's home stays the definitions page
-    (``?rep=`` naming another rep is a 404 there, not the rep's own page under someone else's URL)."""
-    if request.membership.role == Role.REP:
-        if request.GET.get("rep"):
-            access.get_rep_for(request, request.GET["rep"])
-        return definitions.definitions_page(request)
-    return scorecard_page(request)
-
-
-def scorecard_page(request: MembershipRequest) -> HttpResponse:
+    """``/``: the scorecard of the scope asked for; a rep's is their own."""
     context = scorecard_context(request, today=timezone.localdate())
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         response = render(request, "kpis/scorecard.html#scorecard", context)
@@ -246,7 +240,9 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
     compare = request.GET.get("compare", "")
     if compare not in COMPARISONS:
         compare = "previous"
-    scope = scope_param(request)
+    scope = scope_param(request, own_rep_first=True)
+    if m.role == Role.REP and scope != m.rep:
+        raise Http404("a rep's scorecard is their own")
     territories = list(access.visible_territories(m).order_by("path"))
     by_id = {t.pk: t for t in territories}
     is_rep = isinstance(scope, Rep)
@@ -304,7 +300,14 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
     ]
     compared_period = period.previous() if compare == "previous" else period.last_year()
     depth0 = min((t.depth for t in territories), default=1)
+    outline = [(o.objective, [kpi for kpi, _row in o.kpis]) for g in card.perspectives for o in g.objectives]
+    extra = _rep_parts(m.org, scope, period, card, today, detail_query) if isinstance(scope, Rep) else {}
     return {
+        **extra,
+        "notes_panel": notes_panel(
+            request, subject_for(period.key, scope), outline=outline, next_url=request.get_full_path()
+        ),
+        "sees_others": m.role != Role.REP,
         "org": org,
         "period": period,
         "period_label": _long(period),
@@ -323,6 +326,7 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
         "card": card,
         "sections": sections,
         "crumbs": crumbs,
+        "home_territory": home_territory,
         "territory_choices": [
             (
                 t.pk,
@@ -343,6 +347,53 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
         "compare_query": link(territory=scope.pk),
         "spark_labels": spark_labels,
         "judged_periods": f"{len(judged_periods)} {period.kind}s",
+    }
+
+
+def _rep_parts(
+    org: Organization,
+    rep: Rep,
+    period: periods.Period,
+    card: selectors.Scorecard,
+    today: date,
+    detail_query: str,
+) -> dict[str, Any]:
+    """Quota attainment, open pipeline and certifications beside a rep's KPIs, written as shown."""
+    currency = org.currency
+    quota = selectors_rep.quota(card)
+    quota_text = {}
+    if quota is not None:
+        quota_text = {
+            "won": shown(quota.won, "currency", currency),
+            "quota": shown(quota.quota, "currency", currency),
+            "remaining": shown(quota.remaining, "currency", currency),
+            "attainment": shown(quota.attainment, "fraction", currency),
+            "projected": shown(quota.projected, "currency", currency),
+            "projected_attainment": shown(quota.projected_attainment, "fraction", currency),
+        }
+    # The live period's pipeline is taken on the day the stored figures are as of, as its KPI was.
+    pipeline = selectors_rep.open_pipeline(org, rep, period, today=card.computed_on or today)
+    pipeline_kpi = selectors_rep.kpi_of(card, "open_pipeline_value") or selectors_rep.kpi_of(
+        card, "open_pipeline_count"
+    )
+    return {
+        "quota": quota,
+        "quota_text": quota_text,
+        "quota_width": min(100, round((quota.attainment or 0) * 100)) if quota else 0,
+        "pipeline": pipeline,
+        "pipeline_value": shown(float(pipeline.value), "currency", currency),
+        "pipeline_deals": [
+            (
+                open_deal.deal,
+                shown(None if open_deal.value is None else float(open_deal.value), "currency", currency),
+            )
+            for open_deal in pipeline.largest
+        ],
+        "pipeline_url": f"{reverse('kpi_detail', args=[pipeline_kpi[0].slug])}{detail_query}#rows"
+        if pipeline_kpi
+        else "",
+        "quota_url": f"{reverse('kpi_detail', args=[quota.kpi.slug])}{detail_query}" if quota else "",
+        "certifications": selectors_rep.certifications(rep, today=today),
     }
 
 

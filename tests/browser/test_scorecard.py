@@ -1,6 +1,7 @@
 """End to end: a manager signs in, switches period and territory on the scorecard (the URL follows and
 the back button restores it), drills from the region down to a rep, and reads the same figures as
-``kpi_report``; axe finds no serious accessibility violation; the page fits a 390 px phone."""
+``kpi_report``; axe finds no serious accessibility violation; the page fits a 390 px phone. A rep signs
+in to their own scorecard; a manager writes a coaching note and ticks it off in place (htmx)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,54 @@ def test_the_scorecard_fits_a_phone_and_its_controls_have_names(transactional_db
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"compare=last_year"))
     assert page.get_by_role("link", name="vs same period last year").get_attribute("aria-current") == "true"
+
+
+def test_a_rep_signs_in_to_their_own_scorecard(transactional_db, world, live_server, page):
+    rollups_recompute(org=world.org)
+    nora = world.reps["nora"]
+    sign_in(page, live_server, "nora")
+    assert page.get_by_role("heading", level=1).inner_text() == "Nora Nordin"
+    page.get_by_label("Period", exact=True).select_option(PERIOD)
+    page.wait_for_selector(f'#scorecard[data-period="{PERIOD}"]')
+    assert _shown(page) == _reported(world.org, nora)
+    quota = page.get_by_role("region", name="Quota attainment")
+    assert "No quota set for 2024-Q1" in quota.inner_text()
+    assert page.get_by_role("region", name="Coaching notes and action items").is_visible()
+    assert page.get_by_role("region", name="Open pipeline").is_visible()
+    assert page.get_by_label("Territory", exact=True).count() == 0  # a rep has no other scorecard
+    assert page.get_by_role("link", name="Definitions").is_visible()
+    assert_accessible(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+
+
+def test_a_manager_writes_a_coaching_note_on_a_reps_scorecard_in_place(
+    transactional_db, world, live_server, page
+):
+    rollups_recompute(org=world.org)
+    nora = world.reps["nora"]
+    sign_in(page, live_server, "manny")
+    page.goto(f"{live_server.url}/?period={PERIOD}&rep={nora.pk}")
+    panel = page.get_by_role("region", name="Coaching notes and action items")
+    url = page.url
+
+    panel.get_by_role("button", name="Add note").click()  # nothing written: the error comes back in place
+    page.get_by_role("alert").filter(has_text="Write something.").wait_for()
+
+    panel = page.get_by_role("region", name="Coaching notes and action items")
+    panel.get_by_label("Kind").select_option("action")
+    panel.get_by_label("About").select_option("kpi:win_rate")
+    panel.get_by_label("Note", exact=True).fill("Book two POCs")
+    panel.get_by_label("Owner (action items)").select_option(label="Nora Nordin")
+    panel.get_by_role("button", name="Add note").click()
+    page.get_by_text("Book two POCs", exact=True).wait_for()
+    assert page.url == url  # swapped in, not a new page
+    panel = page.get_by_role("region", name="Coaching notes and action items")
+    assert "Owner: Nora Nordin" in panel.inner_text()
+    panel.get_by_role("button", name="Mark done (Book two POCs)").click()
+    panel = page.get_by_role("region", name="Coaching notes and action items")
+    panel.get_by_role("button", name="Reopen (Book two POCs)").wait_for()
+    assert_accessible(page)

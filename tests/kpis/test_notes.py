@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -207,3 +209,87 @@ def test_ticking_off_with_a_panel_that_cannot_be_shown_is_a_404_and_writes_nothi
     assert response.status_code == 302
     action.refresh_from_db()
     assert action.done
+
+
+# --- the panel on the pages: what a note is about, going back, action items ---------------------------
+
+
+def test_a_reps_panel_adds_a_note_about_one_kpi_and_stays_the_reps_panel(world, login):
+    nora = world.reps["nora"]
+    client = login("manager")
+    response = client.post(
+        URL,
+        {"period": PERIOD, "rep": nora.pk, "kind": "coaching", "about": "kpi:win_rate", "text": "Qualify"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    note = Note.objects.get(org=world.org, text="Qualify")
+    assert (note.rep, note.kpi.slug, note.territory) == (nora, "win_rate", None)
+    html = response.content.decode()
+    assert 'name="kpi"' not in html  # still the panel on the rep about every KPI, not on the one KPI
+    assert f'href="/kpi/win_rate/?period={PERIOD}&amp;rep={nora.pk}">Win rate</a>' in html
+    assert '<option value="kpi:win_rate">' in html and 'value="objective:' not in html
+
+
+def test_a_review_comment_names_a_kpi_or_an_objective(world, login):
+    stockholm = world.territories["stockholm"]
+    client = login("manager")
+    query = {"period": PERIOD, "territory": stockholm.pk, "kind": "comment", "text": "Slow quarter"}
+    refused = client.post(URL, query, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert "A review comment is about a KPI or an objective." in refused.content.decode()
+    assert ">Slow quarter</textarea>" in refused.content.decode()  # what was written is kept
+    objective = KPI.objects.get(org=world.org, slug="win_rate").objective
+    assert client.post(URL, {**query, "about": f"objective:{objective.pk}"}).status_code == 302
+    note = Note.objects.get(org=world.org, text="Slow quarter")
+    assert (note.territory, note.objective, note.kpi) == (stockholm, objective, None)
+    assert client.post(URL, {**query, "about": "kpi:no-such-kpi"}).status_code == 404
+
+
+def test_a_plain_post_goes_back_to_the_page_it_came_from_and_only_on_this_site(world, login):
+    nora = world.reps["nora"]
+    client = login("manager")
+    form = {"period": PERIOD, "rep": nora.pk, "kind": "coaching", "text": "Good call"}
+    back = f"/?period={PERIOD}&rep={nora.pk}"
+    response = client.post(URL, {**form, "next": back})
+    assert response.status_code == 302 and response["Location"] == f"{back}#notes-panel"
+    response = client.post(URL, {**form, "next": "https://elsewhere.example/"})
+    assert response["Location"] == f"{URL}?period={PERIOD}&rep={nora.pk}#notes-panel"
+
+
+def _action(world, **extra) -> Note:
+    return note_create(
+        membership=member(world, "manager"),
+        kind=NoteKind.ACTION,
+        period=PERIOD,
+        text="Call the CFO",
+        rep=world.reps["nora"],
+        **extra,
+    )
+
+
+def test_an_action_item_is_ticked_off_through_the_panel_and_a_viewer_may_not(world, login):
+    action = _action(world, owner=world.users["rep"])
+    done_url = reverse("note_done", args=[action.pk])
+    form = {"period": PERIOD, "rep": world.reps["nora"].pk, "done": "1"}
+    assert login("viewer").post(done_url, form).status_code == 403
+    action.refresh_from_db()
+    assert not action.done
+    response = login("manager").post(done_url, form, HTTP_HX_REQUEST="true")
+    action.refresh_from_db()
+    assert action.done and response.status_code == 200
+    assert "Reopen" in response.content.decode()
+    response = login("rep").post(done_url, {**form, "done": "0", "next": "/"})  # the owner reopens it
+    action.refresh_from_db()
+    assert not action.done and response["Location"] == "/#notes-panel"
+    assert login("other_rep").post(done_url, form).status_code == 404  # not a note Sergio sees
+
+
+def test_an_action_item_without_owner_or_author_is_listed_and_overdue_shows(world, login):
+    action = _action(world, due_date=date(2020, 1, 31))
+    action.author = None
+    action.save()
+    html = login("admin").get(URL, {"period": PERIOD, "rep": world.reps["nora"].pk}).content.decode()
+    assert "Owner: nobody yet · due 31 Jan 2020" in html
+    assert "a former user" in html
+    assert 'note__state--overdue">overdue<' in html

@@ -12,9 +12,10 @@ import pytest
 from django.urls import reverse
 
 from kpis import selectors_detail
-from kpis.models import KPI
-from kpis.services import measurement_set, rollups_recompute, target_set
+from kpis.models import KPI, NoteKind
+from kpis.services import measurement_set, note_create, rollups_recompute, target_set
 from scorecard import periods
+from scorecard.models import Membership
 from tests.factories import OpportunityFactory, RepFactory, TerritoryFactory
 
 pytest_plugins = ["tests.conftest_personas"]
@@ -219,3 +220,27 @@ def test_the_projection_method_is_the_stored_one_or_the_rule_that_gave_the_numbe
     projection = selectors_detail._projection(kpi, LIVE, figures, date(2024, 2, 10))
     assert projection is not None and projection.method == method
     assert projection.elapsed_share == pytest.approx(41 / 91)
+
+
+def test_the_kpis_notes_for_the_scope_and_period_are_on_its_page(world, login):
+    _recompute(world)
+    admin = Membership.objects.get(user=world.users["admin"], org=world.org)
+    stockholm, nora = world.territories["stockholm"], world.reps["nora"]
+    win_rate = KPI.objects.get(org=world.org, slug="win_rate")
+    note_create(
+        membership=admin,
+        kind=NoteKind.COMMENT,
+        period=Q1,
+        text="Late closes",
+        territory=stockholm,
+        kpi=win_rate,
+    )
+    note_create(membership=admin, kind=NoteKind.COACHING, period=Q1, text="Ask why", rep=nora, kpi=win_rate)
+    client = login("manager")
+    territory = client.get(url("win_rate", territory=stockholm.pk)).content.decode()
+    assert "Review comments" in territory and "Late closes" in territory and "Ask why" not in territory
+    assert '<input type="hidden" name="kpi" value="win_rate">' in territory  # a new one is on this KPI
+    rep = client.get(url("win_rate", rep=nora.pk)).content.decode()
+    assert "Coaching notes and action items" in rep and "Ask why" in rep and "Late closes" not in rep
+    assert "Late closes" not in client.get(url("won_revenue", territory=stockholm.pk)).content.decode()
+    assert "Ask why" in login("rep").get(url("win_rate")).content.decode()  # the rep's own page

@@ -268,12 +268,6 @@ def test_a_viewer_may_open_every_territory_and_rep_of_the_org_but_not_another_or
     assert client.get(URL, {"rep": world.reps["gus"].pk}).status_code == 404
 
 
-def test_a_reps_home_stays_the_definitions_page(stored, login):
-    response = login("rep").get(URL)
-    assert "kpis/home.html" in [t.name for t in response.templates]
-    assert "kpis/scorecard.html" not in [t.name for t in response.templates]
-
-
 def test_the_definitions_page_is_linked_from_the_navigation_for_managers(stored, login):
     html = _html(login("manager").get(URL, {"period": PERIOD}))
     assert '<a class="topbar__link" href="/definitions/">Definitions</a>' in html

@@ -222,6 +222,34 @@ def test_may_manage_territory(world, persona, key, allowed):
     assert access.may_manage_territory(membership, world.territories[key]) is allowed
 
 
+@pytest.mark.parametrize(
+    ("persona", "key", "sees"),
+    [
+        ("manager", "nora", True),
+        ("manager", "sergio", False),
+        ("manager", "gus", False),
+        ("rep", "nora", True),
+        ("rep", "sergio", False),
+        ("viewer", "sergio", True),
+        ("viewer", "gus", False),
+    ],
+)
+def test_sees_rep(world, persona, key, sees):
+    membership = access.current_membership(world.request(persona))
+    assert access.sees_rep(membership, world.reps[key]) is sees
+
+
+def test_sees_rep_is_free_for_a_rep_just_fetched_and_asked_once_per_request(world, django_assert_num_queries):
+    request = world.request("manager")
+    rep, _ = access.get_rep_for(request, world.reps["nora"].pk)
+    membership = access.current_membership(request)
+    with django_assert_num_queries(0):
+        assert access.sees_rep(membership, rep)
+    with django_assert_num_queries(1):
+        assert not access.sees_rep(membership, world.reps["sergio"])
+        assert not access.sees_rep(membership, world.reps["sergio"])
+
+
 def test_visible_querysets_of_manager_stop_at_the_subtree(world):
     membership = access.current_membership(world.request("manager"))
     assert {t.name for t in access.visible_territories(membership)} == {"Nordics", "Stockholm"}

@@ -16,7 +16,7 @@ from territories.services import assignment_create, territory_child_create
 pytest_plugins = ["tests.conftest_personas"]
 
 HOME = "/"
-DEFINITIONS = "/definitions/"  # the former home page; still a rep's home at HOME
+DEFINITIONS = "/definitions/"  # the former home page; a rep's home is now their scorecard
 START = dt.date(2020, 1, 1)
 
 
@@ -120,8 +120,8 @@ def test_manager_may_select_a_territory_in_the_subtree_but_not_outside(login, wo
     assert client.get(DEFINITIONS, {"territory": "not-a-number"}).status_code == 404
 
 
-def test_rep_home_shows_own_record_territory_and_opportunity_count(login, world):
-    response = login("rep").get(HOME)
+def test_rep_definitions_show_own_record_territory_and_opportunity_count(login, world):
+    response = login("rep").get(DEFINITIONS)
     html = _text(response)
     assert "My record" in html
     assert "Nora Nordin" in html
@@ -131,8 +131,8 @@ def test_rep_home_shows_own_record_territory_and_opportunity_count(login, world)
     assert 'data-testid="own-opportunity-count">2<' in html
 
 
-def test_rep_home_does_not_show_other_reps_or_territories(login):
-    html = _text(login("rep").get(HOME))
+def test_rep_definitions_do_not_show_other_reps_or_territories(login):
+    html = _text(login("rep").get(DEFINITIONS))
     assert "Sergio Sanz" not in html
     assert "Iberia" not in html
     assert "Madrid" not in html
@@ -142,9 +142,9 @@ def test_rep_home_does_not_show_other_reps_or_territories(login):
 
 def test_rep_may_not_select_a_territory_that_is_not_theirs(login, world):
     client = login("rep")
-    assert client.get(HOME, {"territory": world.territories["stockholm"].pk}).status_code == 200
-    assert client.get(HOME, {"territory": world.territories["nordics"].pk}).status_code == 404
-    assert client.get(HOME, {"territory": world.territories["madrid"].pk}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": world.territories["stockholm"].pk}).status_code == 200
+    assert client.get(DEFINITIONS, {"territory": world.territories["nordics"].pk}).status_code == 404
+    assert client.get(DEFINITIONS, {"territory": world.territories["madrid"].pk}).status_code == 404
 
 
 def test_outsider_sees_own_organisation_and_nothing_of_acme(login, world):
