@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import compare, detail, home, notes, quality, scorecard, strategy_map
+from .views import compare, detail, home, measurements, notes, quality, scorecard, strategy_map
 
 urlpatterns = [
     path("", scorecard.home, name="home"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("notes/<int:pk>/done/", notes.note_done, name="note_done"),
     path("kpi/<slug:slug>/", detail.kpi_detail, name="kpi_detail"),
     path("manage/data-quality/", quality.data_quality_page, name="data_quality"),
+    path("manage/measurements/", measurements.measurements, name="measurement_grid"),
 ]
