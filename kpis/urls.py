@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import compare, detail, home, measurements, notes, quality, scorecard, strategy_map
+from .views import compare, detail, home, measurements, notes, quality, scorecard, strategy_map, targets
 
 urlpatterns = [
     path("", scorecard.home, name="home"),
@@ -15,4 +15,5 @@ urlpatterns = [
     path("kpi/<slug:slug>/", detail.kpi_detail, name="kpi_detail"),
     path("manage/data-quality/", quality.data_quality_page, name="data_quality"),
     path("manage/measurements/", measurements.measurements, name="measurement_grid"),
+    path("manage/targets/", targets.targets, name="target_grid"),
 ]
