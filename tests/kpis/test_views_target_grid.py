@@ -331,6 +331,21 @@ def test_a_child_without_last_years_figure_counts_as_an_average_child(world, log
     assert f'data-testid="new-goal-t{nordics.pk}">$450' in page
 
 
+def test_a_bulk_fill_into_a_locked_period_is_refused_with_the_lock(last_year, login):
+    world = last_year
+    root = world.territories["root"]
+    period_lock(org=world.org, period="2024", user=world.users["admin"])
+    response = login("admin").post(
+        _url(root, "2024"),
+        {"action": "apply", "fill_kpi": "won_revenue", "method": "copy", "pct": "10", "reason": "late"},
+    )
+    assert response.status_code == 400
+    assert "2024 is locked (by Ada Admin" in _main(response) and "its targets cannot change" in _main(
+        response
+    )
+    assert not Target.objects.exists()
+
+
 def test_a_leaf_territory_splits_its_goal_over_its_reps(last_year, login):
     world = last_year
     stockholm = world.territories["stockholm"]
