@@ -35,6 +35,7 @@ class KPIAdmin(admin.ModelAdmin):
             "Aggregation",
             {"fields": ["time_aggregation", "tree_aggregation", "is_cumulative", "is_forward_looking"]},
         ),
+        ("Manual entries", {"fields": ["min_value", "max_value"]}),
         ("Scoring", {"fields": ["weight", "default_goal", "default_red_flag", "tolerance"]}),
         (None, {"fields": ["updated_at"]}),
     ]

@@ -107,7 +107,7 @@ class KPIForm(ReasonMixin, forms.ModelForm):
         model = KPI
         fields = [
             "objective", "name", "slug", "description", "source", "metric", "metric_filter", "formula",
-            "unit", "direction", "weight", "default_goal", "default_red_flag", "tolerance", "transform",
+            "unit", "direction", "weight", "default_goal", "default_red_flag", "tolerance", "min_value", "max_value", "transform",
             "time_aggregation", "tree_aggregation", "is_cumulative", "is_forward_looking", "order", "active",
         ]  # fmt: skip
         labels = {"active": "Active (untick to retire: its history stays, it leaves the scorecard)"}

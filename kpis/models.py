@@ -84,6 +84,22 @@ class KPI(models.Model):
         default="0.10",
         help_text="Red flag = goal ∓ tolerance when only a goal is set.",
     )
+    min_value = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Lowest value a manual entry may take; blank: the unit's (0 for fractions, percentages, "
+        "counts, amounts and days; none for scores and numbers). Set it below 0 to allow negatives.",
+    )
+    max_value = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Highest value a manual entry may take; blank: the unit's (1 for fractions, 100 for "
+        "percentages, none otherwise). NPS: −100 to 100.",
+    )
     is_cumulative = models.BooleanField(
         default=False, help_text="Accumulates over the period (revenue, counts): projected by elapsed share."
     )
@@ -134,6 +150,8 @@ class KPI(models.Model):
             }
             if errors:
                 raise ValidationError(errors)
+        if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
+            raise ValidationError({"max_value": "The highest value cannot be below the lowest."})
         if self.source == Source.METRIC:
             try:
                 catalog.validate(self.metric, self.metric_filter)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,7 +24,7 @@ from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, Territory
 
 from . import formula as formula_lang
-from . import recompute, store
+from . import recompute, store, units
 from .models import (
     KPI,
     DealChange,
@@ -330,16 +331,29 @@ def target_set(
     )
 
 
+def measurement_value(kpi: KPI, value) -> Decimal:
+    """A manual entry as stored: a number (text such as "12abc" is refused) within the KPI's range —
+    its own ``min_value`` / ``max_value``, else its unit's (``kpis.units``). ValidationError on ``value``
+    otherwise, with a message saying what to enter."""
+    try:
+        return units.parse_entry(value, kpi.unit, kpi.name, low=kpi.min_value, high=kpi.max_value)
+    except units.EntryError as exc:
+        raise ValidationError({"value": str(exc)}, code="invalid") from None
+
+
 @transaction.atomic
 def measurement_set(
     *, kpi: KPI, period: str, value, territory=None, rep=None, weight=None, note: str = "", entered_by=None
 ) -> Measurement:
+    """Enter (or replace) a manual KPI's value for one territory or rep and period; refused in a locked
+    period, for a KPI that is not manual, and for a value outside the KPI's range."""
     kpi.org.parse_period(period)
     locks.refuse_locked_period(kpi.org, period, "its measurements cannot change")
     if kpi.source != Source.MANUAL:
         raise ValidationError(f"{kpi.name} is not a manual KPI.")
     if (territory is None) == (rep is None):
         raise ValidationError("A measurement is for exactly one territory or one rep.")
+    value = measurement_value(kpi, value)
     measurement, _ = Measurement.objects.update_or_create(
         kpi=kpi,
         territory=territory,
@@ -354,6 +368,16 @@ def measurement_set(
         },
     )
     return measurement
+
+
+@transaction.atomic
+def measurement_clear(*, kpi: KPI, period: str, territory=None, rep=None) -> bool:
+    """Remove a manual entry (the KPI is then null there, never 0); refused in a locked period.
+    Returns whether there was one."""
+    kpi.org.parse_period(period)
+    locks.refuse_locked_period(kpi.org, period, "its measurements cannot change")
+    deleted, _ = Measurement.objects.filter(kpi=kpi, territory=territory, rep=rep, period=period).delete()
+    return deleted > 0
 
 
 def scorecard_template_create(org) -> None:

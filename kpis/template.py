@@ -109,7 +109,10 @@ def _kpi(
     }
 
 
-def _manual(objective, slug, name, unit, *, time="average", tree="weighted", **kw):
+def _manual(objective, slug, name, unit, *, time="average", tree="weighted", scale=None, **kw):
+    """A manual KPI; ``scale`` (low, high) bounds what may be entered (a survey's scale)."""
+    if scale is not None:
+        kw["min_value"], kw["max_value"] = (Decimal(str(bound)) for bound in scale)
     return _kpi(
         objective, slug, name, unit, source="manual", time_aggregation=time, tree_aggregation=tree, **kw
     )
@@ -145,8 +148,10 @@ KPIS = [
     _kpi("improve-profitability", "gross_profit", "Gross profit", "currency", weight=2, **CUMULATIVE),
     _kpi("improve-profitability", "profit_margin", "Profit margin", "fraction", goal=0.15, red=0.10),
     # Customer
-    _manual("delight-customers", "nps", "Net promoter score", "score", goal=40, red=20),
-    _manual("delight-customers", "csat", "Customer satisfaction (CSAT)", "score", goal=85, red=75),
+    _manual("delight-customers", "nps", "Net promoter score", "score", goal=40, red=20, scale=(-100, 100)),
+    _manual(
+        "delight-customers", "csat", "Customer satisfaction (CSAT)", "score", goal=85, red=75, scale=(0, 100)
+    ),
     _kpi("delight-customers", "customer_retention", "Customer retention", "fraction", goal=0.8, red=0.65),
     _kpi("delight-customers", "active_customers", "Active customers", "count", **CUMULATIVE),
     _manual(
@@ -188,6 +193,7 @@ KPIS = [
         "score",
         goal=4.2,
         red=3.6,
+        scale=(1, 5),
     ),
     _manual(
         "differentiate", "innovation_rating", "Customers rating us innovative", "fraction", goal=0.6, red=0.45
@@ -367,7 +373,14 @@ KPIS = [
         red=0.1,
     ),
     _manual(
-        "develop-people", "employee_engagement", "Employee engagement", "score", goal=75, red=60, weight=2
+        "develop-people",
+        "employee_engagement",
+        "Employee engagement",
+        "score",
+        goal=75,
+        red=60,
+        weight=2,
+        scale=(0, 100),
     ),
     _manual(
         "develop-people",
@@ -376,5 +389,6 @@ KPIS = [
         "score",
         goal=3.5,
         red=3.0,
+        scale=(1, 5),
     ),
 ]

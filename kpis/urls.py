@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import compare, designer, detail, home, notes, quality, scorecard, strategy_map
+from .views import (
+    compare,
+    designer,
+    detail,
+    home,
+    measurements,
+    notes,
+    quality,
+    scorecard,
+    strategy_map,
+    targets,
+)
 
 urlpatterns = [
     path("", scorecard.home, name="home"),
@@ -21,4 +32,6 @@ urlpatterns = [
     path("manage/scorecard/kpis/<int:pk>/", designer.kpi_edit, name="designer_kpi"),
     path("manage/scorecard/formula-check/", designer.formula_check, name="designer_formula_check"),
     path("manage/data-quality/", quality.data_quality_page, name="data_quality"),
+    path("manage/measurements/", measurements.measurements, name="measurement_grid"),
+    path("manage/targets/", targets.targets, name="target_grid"),
 ]

@@ -58,3 +58,19 @@ def admin_required(
         return view(request, *args, **kwargs)
 
     return membership_required(only_admins)
+
+
+def manager_required(
+    view: Callable[Concatenate[MembershipRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """``membership_required`` and the admin or manager role (pages that change figures within the
+    member's territories, e.g. targets); reps and viewers get 403. What a manager reaches is the own
+    subtree: the view scopes it through ``access`` (outside it is 404)."""
+
+    @wraps(view)
+    def admins_and_managers(request: MembershipRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if request.membership.role not in (Role.ADMIN, Role.MANAGER):
+            raise PermissionDenied("Only the organisation's admins and managers may open this page.")
+        return view(request, *args, **kwargs)
+
+    return membership_required(admins_and_managers)

@@ -48,3 +48,11 @@ def scope_param(request: MembershipRequest, *, own_rep_first: bool = False) -> T
     if own_rep_first and not request.GET.get("territory") and m.role == Role.REP and m.rep is not None:
         return m.rep
     return territory_param(request)
+
+
+def territory_choices(request: MembershipRequest, selected: Territory) -> list[tuple[int, str, bool]]:
+    """The territories the user sees, in tree order and indented by depth, for a territory picker:
+    (id, label, whether it is ``selected``)."""
+    territories = list(access.visible_territories(request.membership).order_by("path"))
+    top = min((t.depth for t in territories), default=1)
+    return [(t.pk, "\u00a0\u00a0" * (t.depth - top) + t.name, t.pk == selected.pk) for t in territories]

@@ -70,15 +70,19 @@ def _label(period: periods.Period) -> str:
     return period.key
 
 
-def period_choices(org: Organization, today: date, years: int = 3) -> list[tuple[str, list[periods.Period]]]:
+def period_choices(
+    org: Organization, today: date, years: int = 3, ahead: int = 0
+) -> list[tuple[str, list[periods.Period]]]:
     """Years, quarters and months of the organisation's last ``years`` fiscal years that have started
-    by ``today``, newest first."""
+    by ``today``, newest first; with ``ahead``, also every period of that many fiscal years to come
+    (targets are set before a period starts)."""
     fsm = org.fiscal_year_start_month
     last = periods.fiscal_year_of(today, fsm)
-    fiscal_years = [periods.year(fy, fsm) for fy in range(last, last - years, -1)]
+    fiscal_years = [periods.year(fy, fsm) for fy in range(last + ahead, last - years, -1)]
     first_day = fiscal_years[-1].start
-    quarters = periods.periods_between(first_day, today, periods.QUARTER, fsm)
-    months = periods.periods_between(first_day, today, periods.MONTH, fsm)
+    last_day = fiscal_years[0].end if ahead else today
+    quarters = periods.periods_between(first_day, last_day, periods.QUARTER, fsm)
+    months = periods.periods_between(first_day, last_day, periods.MONTH, fsm)
     return [("Years", fiscal_years), ("Quarters", quarters[::-1]), ("Months", months[::-1])]
 
 
@@ -90,6 +94,7 @@ def period_picker(
     target: str = "",
     param: str = "period",
     years: int = 3,
+    ahead: int = 0,
 ) -> dict[str, Any]:
     """A GET form choosing a period; with ``target``, htmx swaps that element on change and pushes the
     URL. The page's other query parameters (the territory, …) are kept as hidden fields."""
@@ -100,7 +105,7 @@ def period_picker(
         hidden = [(k, v) for k, values in request.GET.lists() if k != param for v in values]
     groups = [
         (name, [{"key": p.key, "label": _label(p)} for p in group])
-        for name, group in period_choices(org, today, years)
+        for name, group in period_choices(org, today, years, ahead)
     ]
     if not selected:
         selected = periods.period_containing(today, periods.QUARTER, org.fiscal_year_start_month).key

@@ -101,6 +101,16 @@ def test_period_choices_are_started_periods_newest_first():
     assert len(groups["Months"]) == 17
 
 
+def test_period_choices_ahead_add_the_periods_of_the_years_to_come():
+    """Targets are set before a period starts: the targets grid offers the next fiscal year too."""
+    org = Organization(name="X", slug="x", fiscal_year_start_month=7)
+    groups = dict(period_choices(org, dt.date(2024, 8, 1), years=1, ahead=1))
+    assert [p.key for p in groups["Years"]] == ["FY2026", "FY2025"]
+    assert [p.key for p in groups["Quarters"]][:2] == ["FY2026-Q4", "FY2026-Q3"]
+    assert len(groups["Quarters"]) == 8 and len(groups["Months"]) == 24
+    assert groups["Months"][0].key == "2026-06"
+
+
 def test_period_choices_follow_a_fiscal_year():
     org = Organization(name="X", slug="x", fiscal_year_start_month=7)
     groups = dict(period_choices(org, dt.date(2024, 8, 1), years=1))
