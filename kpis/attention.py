@@ -45,11 +45,11 @@ class Attention:
         return len(self.certifications) + len(self.deals) + len(self.entries)
 
 
-def manual_entries_due(rep: Rep, today: date) -> list[DueEntry]:
+def manual_entries_due(rep: Rep, today: date, fiscal_start_month: int | None = None) -> list[DueEntry]:
     """The active manual KPIs entered for this rep before (in the period kind they are entered in) that have no
     entry yet for the current period of that kind, when it closes within ``ENTRY_DUE_WITHIN_DAYS``
     (two queries)."""
-    fiscal = rep.org.fiscal_year_start_month
+    fiscal = fiscal_start_month or rep.org.fiscal_year_start_month
     keys: dict[int, set[str]] = {}
     for kpi_id, key in Measurement.objects.filter(
         org_id=rep.org_id, rep=rep, kpi__source=Source.MANUAL, kpi__active=True
@@ -69,11 +69,14 @@ def manual_entries_due(rep: Rep, today: date) -> list[DueEntry]:
     return [DueEntry(kpi=kpi, period=due[kpi.pk].key, due=due[kpi.pk].end) for kpi in kpis]
 
 
-def rep_attention(m: Membership, rep: Rep, today: date) -> Attention:
-    """Everything on the rep's "needs attention" list, read as ``m`` may see it (a handful of queries)."""
+def rep_attention(
+    m: Membership, rep: Rep, today: date, certifications: list[Certification] | None = None
+) -> Attention:
+    """Everything on the rep's "needs attention" list, read as ``m`` may see it (a handful of queries;
+    ``certifications``: the rep's, when the page has read them already)."""
     return Attention(
         rep=rep,
-        certifications=certifications_expiring(m, rep, today),
+        certifications=certifications_expiring(m, rep, today, held=certifications),
         deals=deals_needing_attention(m, rep, today),
-        entries=manual_entries_due(rep, today),
+        entries=manual_entries_due(rep, today, m.org.fiscal_year_start_month),
     )

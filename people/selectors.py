@@ -35,17 +35,19 @@ def entry_participations(m: Membership, rep: Rep | None = None) -> QuerySet[Prog
     return _own_or_one(qs, m, rep).order_by("-start", "-pk")
 
 
-def certifications_expiring(m: Membership, rep: Rep, today: date) -> list[Certification]:
+def certifications_expiring(
+    m: Membership, rep: Rep, today: date, held: list[Certification] | None = None
+) -> list[Certification]:
     """The rep's certifications expiring from today to ``EXPIRING_WITHIN_DAYS`` days ahead, soonest first,
-    leaving out those already renewed (a later certification of the same type that outlasts them)."""
+    leaving out those already renewed (a later certification of the same type that outlasts them).
+    ``held``: the rep's certifications when the page has read them already (no query then)."""
+    if held is None:
+        held = list(access.visible_certifications(m).filter(rep=rep).select_related("type"))
     horizon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
-    held = list(
-        access.visible_certifications(m)
-        .filter(rep=rep)
-        .select_related("type")
-        .order_by("expires", "type__name")
+    expiring = sorted(
+        (c for c in held if c.expires is not None and today <= c.expires <= horizon),
+        key=lambda c: (c.expires, c.type.name),
     )
-    expiring = [c for c in held if c.expires is not None and today <= c.expires <= horizon]
     return [
         c
         for c in expiring

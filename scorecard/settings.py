@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "scorecard.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -272,9 +273,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Sessions end after SESSION_IDLE_MINUTES without a request (each request renews the cookie).
+# Sessions end after SESSION_IDLE_MINUTES without a request (scorecard.middleware.IdleSessionMiddleware
+# renews an active session's expiry every few minutes, not with a write on every request).
 SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_IDLE_MINUTES", "120")) * 60)
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 
 # /readyz names its failing checks only to staff and to these networks (the health checks of the

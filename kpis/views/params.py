@@ -41,10 +41,12 @@ def territory_param(request: MembershipRequest) -> Territory:
 def scope_param(request: MembershipRequest, *, own_rep_first: bool = False) -> Territory | Rep:
     """``?rep=ID`` or ``?territory=ID`` (404 outside what the user sees), else (``own_rep_first``) a rep's
     own record, else the top territory the user sees."""
+    m = request.membership
     if request.GET.get("rep"):
+        if m.role == Role.REP and m.rep is not None and request.GET["rep"] == str(m.rep_id):
+            return m.rep  # a rep's own record came with the membership
         rep, _ = access.get_rep_for(request, request.GET["rep"])
         return rep
-    m = request.membership
     if own_rep_first and not request.GET.get("territory") and m.role == Role.REP and m.rep is not None:
         return m.rep
     return territory_param(request)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from kpis import selectors, selectors_rep, xmr
+from kpis.attention import rep_attention
 from kpis.models import KPI
 from kpis.store import StoredSeries
 from scorecard import access, periods
@@ -302,6 +303,9 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
     depth0 = min((t.depth for t in territories), default=1)
     outline = [(o.objective, [kpi for kpi, _row in o.kpis]) for g in card.perspectives for o in g.objectives]
     extra = _rep_parts(m.org, scope, period, card, today, detail_query) if isinstance(scope, Rep) else {}
+    if m.role == Role.REP and m.rep is not None:  # a rep's own home: what needs their attention
+        held = [line.certification for line in extra["certifications"]]
+        extra["attention"] = rep_attention(m, m.rep, today, certifications=held)
     return {
         **extra,
         "notes_panel": notes_panel(

@@ -313,12 +313,16 @@ def test_a_rep_gets_404_on_any_territorys_figures_even_the_own_team(world, login
         assert client.get(_url(page)).status_code == 404
 
 
-def test_a_reps_home_with_a_territory_is_the_own_home_and_shows_no_colleague(world, login, colleague):
-    """``/`` is a rep's home (the definitions page, where ``?territory=`` selects in the own tree)."""
+def test_a_reps_home_is_their_own_scorecard_and_a_territory_there_is_a_404(world, login, colleague):
+    """``/`` is a rep's own scorecard, the only one they see: any ``?territory=`` is a 404 there (a
+    territory's figures count colleagues' deals); the definitions page browses the own tree."""
     client = login("rep")
-    html = _get(client, _url("scorecard", territory=world.territories["stockholm"].pk))
+    html = _get(client, _url("scorecard"))
     assert "Nora Nordin" in html and "Kim Colleague" not in html
-    assert client.get(_url("scorecard", territory=world.territories["madrid"].pk)).status_code == 404
+    for territory in ("stockholm", "madrid"):
+        assert client.get(_url("scorecard", territory=world.territories[territory].pk)).status_code == 404
+    tree = _get(client, f"{reverse('definitions')}?territory={world.territories['stockholm'].pk}")
+    assert "Kim Colleague" not in tree
 
 
 def test_a_reps_team_panel_shows_none_of_the_managers_review_comments(world, login, notes):

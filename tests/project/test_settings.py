@@ -180,7 +180,7 @@ import json
 from django.conf import settings
 print(json.dumps({name: getattr(settings, name, None) for name in (
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-    "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_AGE", "SESSION_SAVE_EVERY_REQUEST")}))
+    "SECURE_PROXY_SSL_HEADER", "SESSION_COOKIE_AGE")}))
 """
 
 
@@ -207,7 +207,7 @@ def test_the_forwarded_proto_header_is_trusted_only_when_told():
 
 def test_sessions_expire_after_an_idle_period():
     s = security_with(**PRODUCTION, SESSION_IDLE_MINUTES="30")
-    assert s["SESSION_COOKIE_AGE"] == 1800 and s["SESSION_SAVE_EVERY_REQUEST"] is True
+    assert s["SESSION_COOKIE_AGE"] == 1800
 
 
 def test_seed_demo_refuses_to_run_with_debug_off_unless_told():
