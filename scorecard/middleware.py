@@ -31,9 +31,13 @@ class IdleSessionMiddleware:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         # Only a session that was read (the request was signed in) and has gone quiet long enough.
-        if session is not None and session.accessed and not session.is_empty():
-            if int(time.time()) - session.get(TOUCHED, 0) >= REFRESH_SECONDS:
-                touch(session)
+        if (
+            session is not None
+            and session.accessed
+            and not session.is_empty()
+            and int(time.time()) - session.get(TOUCHED, 0) >= REFRESH_SECONDS
+        ):
+            touch(session)
         return response
 
 
