@@ -70,7 +70,7 @@ def test_the_page_explains_the_colour_with_the_real_numbers(world, login, target
 def test_the_deals_behind_the_figure_are_listed_with_links_to_their_records(world, login, targets):
     html = login("manager").get(url(territory=world.territories["nordics"].pk)).content.decode()
     won = world.opportunities["nora"].rep.opportunities.get(stage="won")
-    assert reverse("admin:sales_opportunity_change", args=[won.pk]) in html
+    assert reverse("sales:opportunity_edit", args=[won.pk]) in html
     assert "1 deal, values totalling $2,000 " in html
     assert "NORA-0" not in html  # open, not won: not behind won revenue
     assert "SERGIO" not in html
@@ -155,7 +155,7 @@ def test_deals_are_paginated_and_htmx_gets_the_rows_fragment(world, login):
     fragment = client.get(url(territory=world.territories["nordics"].pk, page=2), HTTP_HX_REQUEST="true")
     html = fragment.content.decode()
     assert "<html" not in html and 'id="rows"' in html
-    assert html.count('href="/admin/sales/opportunity/') == 6  # 31 − 25
+    assert len(re.findall(r'href="/sales/opportunities/\d+/"', html)) == 6  # 31 − 25
 
 
 def test_a_kpi_over_reps_says_it_has_no_rows(world, login):
@@ -244,3 +244,22 @@ def test_the_kpis_notes_for_the_scope_and_period_are_on_its_page(world, login):
     assert "Coaching notes and action items" in rep and "Ask why" in rep and "Late closes" not in rep
     assert "Late closes" not in client.get(url("won_revenue", territory=stockholm.pk)).content.decode()
     assert "Ask why" in login("rep").get(url("win_rate")).content.decode()  # the rep's own page
+
+
+def test_each_deal_links_to_its_page_in_the_product_not_the_django_admin(world, login):
+    from datetime import date
+
+    from kpis.services import rollups_recompute
+
+    rollups_recompute(org=world.org, today=date.today())
+    deal = world.opportunities["nora"]
+    url = f"/kpi/won_deals/?period=2024-Q1&rep={world.reps['nora'].pk}"
+    won = [o for o in world.reps["nora"].opportunities.all() if o.stage == "won"]
+    page = login("manager").get(url).content.decode()
+    assert "/admin/" not in page
+    assert all(f'href="/sales/opportunities/{o.pk}/"' in page for o in won)
+    viewer_page = login("viewer").get(url).content.decode()
+    assert (
+        f'href="/sales/opportunities/{won[0].pk}/"' not in viewer_page and won[0].external_id in viewer_page
+    )
+    assert deal.org_id == world.org.pk
