@@ -7,6 +7,7 @@ apostrophes precede one of those characters, so the mark can be taken off again 
 the readers drop one leading apostrophe before a formula character (``restore``), and an exported
 file re-imports unchanged. XLSX text is always written as a string cell, never as a formula or an
 error value. Numbers, dates and empty cells are written as they are: they cannot carry a formula.
+CSV rows end in CRLF, so a line break inside a text is always quoted and never starts a new row.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def write_table(
     if isinstance(target, str | Path):
         with Path(target).open("w", encoding="utf-8", newline="") as stream:
             return write_table(stream, columns, rows, format="csv")
-    writer = csv.writer(target, lineterminator="\n")
+    # CRLF (RFC 4180) also makes the writer quote a field holding a bare carriage return, which a
+    # spreadsheet would otherwise read as a new row whose first cell may be a formula.
+    writer = csv.writer(target, lineterminator="\r\n")
     writer.writerow(columns)
     count = 0
     for row in rows:
