@@ -13,6 +13,7 @@ urlpatterns = [
     path("org/switch/", views.org_switch, name="org_switch"),
     path("manage/", views_periods.manage, name="manage"),
     path("manage/periods/", views_periods.period_locks, name="period_locks"),
+    path("manage/", include("imports.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
