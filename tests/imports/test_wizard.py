@@ -380,3 +380,43 @@ def test_an_unknown_export_is_404(login):
     client = login("admin")
     assert client.get("/manage/export/secrets.csv").status_code == 404
     assert client.get("/manage/export/reps.pdf").status_code == 404
+
+
+def test_an_xlsx_file_goes_through_the_same_steps(world, login, tmp_path, django_capture_on_commit_callbacks):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Product", "Brand", "Price"])
+    book.active.append(["Widget", "Tools", 120.5])
+    book.active.append(["Gadget", "Gizmos", None])
+    book.save(tmp_path / "catalog.xlsx")
+    client = login("admin")
+    job = job_of(
+        upload(client, (tmp_path / "catalog.xlsx").read_bytes(), kind="products", name="catalog.xlsx")
+    )
+    assert job.headers == ["Product", "Brand", "Price"]
+    assert job.mapping == {"product": "Product", "line": "", "list_price": ""}
+    act(client, job, "map", **{"map-product": "Product", "map-line": "Brand", "map-list_price": "Price"})
+    with django_capture_on_commit_callbacks(execute=True):
+        act(client, job, "start")
+    job.refresh_from_db()
+    assert (job.status, job.counts) == (JobStatus.DONE, {"created": 2, "updated": 0, "unchanged": 0})
+    stored = {p.name: (p.line, p.list_price) for p in Product.objects.filter(org=world.org)}
+    assert stored == {"Widget": ("Tools", Decimal("120.50")), "Gadget": ("Gizmos", None)}
+
+
+XSS = "<script>alert(1)</script>"
+
+
+def test_names_from_the_file_are_shown_escaped(world, login):
+    client = login("admin")
+    columns = ["<img src=x onerror=alert(1)>", *COLUMNS]
+    row = deal(1, rep=XSS, products=XSS, account=XSS, amount=XSS)
+    job = job_of(upload(client, csv_bytes([row], columns=columns), name=f"{XSS}.csv"))
+    act(client, job, "map", **mapping_form(job))
+    page = client.get(reverse("import_job", kwargs={"pk": job.pk})).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the unknown rep, the sample rows, the errors
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # the file's column, offered in the mapping
+    for url in (reverse("import_job", kwargs={"pk": job.pk}), WIZARD):
+        page = client.get(url).content.decode()
+        assert "<script>" not in page and "<img src=x" not in page
