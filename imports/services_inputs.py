@@ -45,7 +45,9 @@ def measurements_import(
     errors.raise_if_any()
     with options.writing():
         also = names_create_missing(org=org, options=options)
-        counts = measurements_write(org=org, records=checked.records, user=options.user)
+        counts = measurements_write(
+            org=org, records=checked.records, user=options.user, dry_run=options.dry_run
+        )
     return ImportResult(org, rows, counts, also=also)
 
 
@@ -79,7 +81,7 @@ def targets_import(*, org_slug: str, path: str | Path, options: ImportOptions | 
     errors.raise_if_any()
     with options.writing():
         also = names_create_missing(org=org, options=options)
-        counts = targets_write(org=org, records=checked.records, user=options.user)
+        counts = targets_write(org=org, records=checked.records, user=options.user, dry_run=options.dry_run)
     return ImportResult(org, rows, counts, also=also)
 
 

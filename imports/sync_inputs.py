@@ -83,6 +83,7 @@ def _write(
     same: Callable[[Any, Any], bool],
     save: Callable[[_Scopes, Scope, Any, Any], None],
     what: str,
+    dry_run: bool,
 ) -> Counts:
     scopes = _Scopes(org)
     counts = Counts()
@@ -96,7 +97,8 @@ def _write(
         if lock is not None:
             errors.add(locks.lock_message(lock, what), row=record.row, column="period")
             continue
-        save(scopes, scope, record, old)
+        if not dry_run:
+            save(scopes, scope, record, old)
         if old is None:
             counts.created += 1
         else:
@@ -106,9 +108,12 @@ def _write(
 
 
 def measurements_write(
-    *, org: Organization, records: dict[Scope, MeasurementRecord], user: Any = None
+    *, org: Organization, records: dict[Scope, MeasurementRecord], user: Any = None, dry_run: bool = False
 ) -> Counts:
-    """Creates or changes manual measurements by KPI, scope and period (a stored weight is kept)."""
+    """Creates or changes manual measurements by KPI, scope and period (a stored weight is kept).
+
+    ``dry_run`` counts and checks the locks without writing (the services' one write per row would
+    make the wizard's check as slow as the import itself)."""
     stored = {(m.kpi_id, m.territory_id, m.rep_id, m.period): m for m in Measurement.objects.filter(org=org)}
 
     def save(scopes: _Scopes, scope: Scope, record: MeasurementRecord, old: Measurement | None) -> None:
@@ -127,12 +132,16 @@ def measurements_write(
         lambda old, new: old.value == new.value and old.note == new.note,
         save,
         "its measurements cannot change",
+        dry_run,
     )
 
 
-def targets_write(*, org: Organization, records: dict[Scope, TargetRecord], user: Any = None) -> Counts:
+def targets_write(
+    *, org: Organization, records: dict[Scope, TargetRecord], user: Any = None, dry_run: bool = False
+) -> Counts:
     """Sets targets whose goal or red flag differ from the current ones; the old target stays in the
-    history, superseded. A reason alone changes nothing: it explains a new value."""
+    history, superseded. A reason alone changes nothing: it explains a new value. ``dry_run``: as
+    for measurements."""
     stored = {
         (t.kpi_id, t.territory_id, t.rep_id, t.period): t
         for t in Target.objects.filter(org=org, superseded_at__isnull=True)
@@ -154,4 +163,5 @@ def targets_write(*, org: Organization, records: dict[Scope, TargetRecord], user
         lambda old, new: old.goal == new.goal and old.red_flag == new.red_flag,
         save,
         "its targets cannot change",
+        dry_run,
     )

@@ -213,3 +213,17 @@ def test_measurements_and_targets_need_an_existing_organisation(db, tmp_path):
     assert rejected("import_measurements", path, org="newco") == [
         "unknown organisation 'newco': create it first (import_reps creates one)"
     ]
+
+
+def test_a_dry_run_counts_what_would_change_and_writes_nothing(acme, tmp_path):
+    from imports.options import ImportOptions
+    from imports.services_inputs import measurements_import, targets_import
+
+    targets = write_csv(tmp_path / "t.csv", TARGETS, TARGET_COLUMNS)
+    measurements = write_csv(tmp_path / "m.csv", MEASUREMENTS, MEASUREMENT_COLUMNS)
+    for run_import in (targets_import, measurements_import):
+        path = targets if run_import is targets_import else measurements
+        result = run_import(org_slug="acme", path=path, options=ImportOptions(dry_run=True))
+        assert (result.counts.created, result.counts.updated, result.counts.unchanged) == (3, 0, 0)
+    assert not Target.objects.filter(org=acme).exists()
+    assert not Measurement.objects.filter(org=acme).exists()
