@@ -55,7 +55,7 @@ def _key(name: str) -> str:
 def mapping_suggest(*, org: Organization, kind: Kind, headers: list[str]) -> dict[str, str]:
     """For each column of the import, the file's column to read it from: the one this organisation
     mapped it to last time if the file has it, else one with the same name (ignoring case, spaces and
-    punctuation), else none."""
+    punctuation), else none. (A column left out last time is offered again when the file has it.)"""
     by_key: dict[str, str] = {}
     for header in headers:
         by_key.setdefault(_key(header), header)
@@ -65,7 +65,7 @@ def mapping_suggest(*, org: Organization, kind: Kind, headers: list[str]) -> dic
     suggested = {}
     for column in kind.columns:
         previous = (remembered or {}).get(column) or ""
-        suggested[column] = by_key.get(_key(previous), "") if previous else by_key.get(_key(column), "")
+        suggested[column] = by_key.get(_key(previous)) or by_key.get(_key(column), "")
     return suggested
 
 

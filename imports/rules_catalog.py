@@ -90,12 +90,14 @@ class _TypedRows:
         self.keys: dict[tuple, int] = {}  # record key → first row
 
     def describe(self, check: RowCheck, name: str, description: tuple[str, ...], column: str) -> bool:
-        """The entry's description must be the same on every row that names it."""
+        """The entry's description (its choice first, then any text) must be the same on every row."""
         seen = self.described.setdefault(name, (description, check.row.number))
         if seen[0] != description:
+            choice, *texts = seen[0]
+            shown = ", ".join([choice_text(choice), *(t or "(blank)" for t in texts)])
             check.add(
-                f"{self.entry_what} {name!r} is described differently on row {seen[1]} "
-                f"({', '.join(choice_text(d) or '(blank)' for d in seen[0])}); one description per {self.entry_what}",
+                f"{self.entry_what} {name!r} is described differently on row {seen[1]} ({shown}); "
+                f"one description per {self.entry_what}",
                 column,
             )
             return False

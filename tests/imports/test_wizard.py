@@ -420,3 +420,15 @@ def test_names_from_the_file_are_shown_escaped(world, login):
     for url in (reverse("import_job", kwargs={"pk": job.pk}), WIZARD):
         page = client.get(url).content.decode()
         assert "<script>" not in page and "<img src=x" not in page
+
+
+def test_a_corrected_file_without_a_mapped_column_goes_back_to_the_mapping(world, login):
+    client = login("admin")
+    job = job_of(upload(client, csv_bytes([deal(1, amount="-1")])))
+    act(client, job, "map", **mapping_form(job))
+    renamed = csv_bytes([deal(1)], rename={"amount": "Value"})
+    act(client, job, "file", file=SimpleUploadedFile("renamed.csv", renamed))
+    job.refresh_from_db()
+    assert job.status == JobStatus.UPLOADED
+    assert (job.mapping["amount"], job.mapping["rep"]) == ("", "rep")
+    assert "Value" in job.headers
