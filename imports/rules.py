@@ -18,6 +18,7 @@ from territories.models import Rep
 from territories.services import split_path
 
 from .errors import ErrorList
+from .options import UnknownNames
 from .readers import Row, parse_date, parse_decimal, split_list
 from .sync import AssignmentRecord, OpportunityRecord, RepRecord
 
@@ -33,6 +34,10 @@ MAX_LENGTHS = {  # the model fields' max_length
     "strategic_play": 200,
     "deliverables": 200,
     "territory": 120,  # each name of the path
+    "product": 200,
+    "line": 100,
+    "name": 200,  # certification types, programmes
+    "note": 500,  # measurement notes, target reasons
 }
 
 
@@ -55,8 +60,9 @@ class RowCheck:
             message, row=self.row.number, column=self.labels.get(column or "", column), file=self.file
         )
 
-    def too_long(self, column: str, value: str) -> bool:
-        limit = MAX_LENGTHS[column]
+    def too_long(self, column: str, value: str, *, field: str | None = None) -> bool:
+        """Adds an error when ``value`` is longer than the field (``MAX_LENGTHS`` of ``field`` or ``column``)."""
+        limit = MAX_LENGTHS[field or column]
         if len(value) > limit:
             self.add(f"{value[:40]!r}… is longer than {limit} characters", column)
             return True
@@ -69,6 +75,62 @@ class RowCheck:
         except ValueError as exc:
             self.add(str(exc), column)
             return None, False
+
+    def parsed_decimal(
+        self, column: str, *, places: int, limit_digits: int, required: bool = False, what: str = "a value"
+    ) -> tuple[Decimal | None, bool]:
+        """The column's number (None when blank) and whether it is valid (given, when ``required``)."""
+        try:
+            number = parse_decimal(self.row.values.get(column), places=places, limit_digits=limit_digits)
+        except ValueError as exc:
+            self.add(str(exc), column)
+            return None, False
+        if number is None and required:
+            self.add(f"{what} is required", column)
+            return None, False
+        return number, True
+
+    def name(self, column: str, *, field: str, what: str, required: bool = True) -> str:
+        """The column's trimmed text, after adding an error when it is missing or too long."""
+        text = self.row.text(column)
+        if not text:
+            if required:
+                self.add(f"{what} is required", column)
+        else:
+            self.too_long(column, text, field=field)
+        return text
+
+
+class RepNames:
+    """Checks a column naming a rep: known reps pass; an unknown one is listed in ``unknown`` and is a
+    row error unless ``create_missing`` (the wizard's explicit choice to create it)."""
+
+    def __init__(self, known: set[str], *, unknown: UnknownNames | None, create_missing: bool) -> None:
+        self.known = known
+        self.unknown = unknown if unknown is not None else UnknownNames()
+        self.create_missing = create_missing
+
+    @classmethod
+    def for_org(
+        cls, org: Organization | None, *, unknown: UnknownNames | None, create_missing: bool
+    ) -> RepNames:
+        known = set(Rep.objects.filter(org=org).values_list("name", flat=True)) if org else set()
+        return cls(known, unknown=unknown, create_missing=create_missing)
+
+    def check(self, check: RowCheck, column: str, *, required: bool = False) -> str | None:
+        """The column's rep name (None when blank), after adding any error about it."""
+        name = check.row.text(column) or None
+        if name is None:
+            if required:
+                check.add("the rep name is required", column)
+            return None
+        if name not in self.known:
+            if check.too_long("rep", name):
+                return name
+            self.unknown.reps.add(name)
+            if not self.create_missing:
+                check.add(f"unknown rep {name!r} (import it with import_reps first)", column)
+        return name
 
 
 # --- reps -------------------------------------------------------------------------------------------
@@ -188,20 +250,32 @@ class RepRows:
 
 
 class OpportunityRules:
-    """Validates one opportunity row (the generic columns) given the known rep and product names."""
+    """Validates one opportunity row (the generic columns) given the known rep and product names.
 
-    def __init__(self, *, reps: set[str], products: set[str]) -> None:
+    Unknown reps and products are listed in ``unknown`` (when given); they are row errors unless
+    ``create_missing``.
+    """
+
+    def __init__(
+        self,
+        *,
+        reps: set[str],
+        products: set[str],
+        unknown: UnknownNames | None = None,
+        create_missing: bool = False,
+    ) -> None:
         self.reps = reps
         self.products = products
+        self.unknown = unknown if unknown is not None else UnknownNames()
+        self.create_missing = create_missing
 
     @classmethod
-    def for_org(cls, org: Organization | None) -> OpportunityRules:
-        if org is None:
-            return cls(reps=set(), products=set())
-        return cls(
-            reps=set(Rep.objects.filter(org=org).values_list("name", flat=True)),
-            products=set(Product.objects.filter(org=org).values_list("name", flat=True)),
-        )
+    def for_org(
+        cls, org: Organization | None, *, unknown: UnknownNames | None = None, create_missing: bool = False
+    ) -> OpportunityRules:
+        names = RepNames.for_org(org, unknown=unknown, create_missing=create_missing)
+        products = set(Product.objects.filter(org=org).values_list("name", flat=True)) if org else set()
+        return cls(reps=names.known, products=products, unknown=names.unknown, create_missing=create_missing)
 
     def clean(
         self, row: Row, errors: ErrorList, *, file: str | None = None, labels: dict[str, str] | None = None
@@ -248,19 +322,19 @@ class OpportunityRules:
         )
 
     def _rep_names(self, check: RowCheck) -> dict[str, str | None]:
-        """The ``rep`` and ``identified_by`` names; each must be a known rep."""
-        reps: dict[str, str | None] = {}
-        for column in ("rep", "identified_by"):
-            reps[column] = check.row.text(column) or None
-            if reps[column] and reps[column] not in self.reps:
-                check.add(f"unknown rep {reps[column]!r} (import it with import_reps first)", column)
-        return reps
+        """The ``rep`` and ``identified_by`` names; each must be a known rep (or one to create)."""
+        names = RepNames(self.reps, unknown=self.unknown, create_missing=self.create_missing)
+        return {column: names.check(check, column) for column in ("rep", "identified_by")}
 
     def _product_names(self, check: RowCheck) -> tuple[str, ...]:
         products = split_list(check.row.values.get("products"))
         for product in products:
             if product not in self.products:
-                check.add(f"unknown product {product!r}", "products")
+                self.unknown.products.add(product)
+                if not self.create_missing:
+                    check.add(f"unknown product {product!r}", "products")
+                else:
+                    check.too_long("products", product, field="product")
         return products
 
 

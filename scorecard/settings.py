@@ -254,6 +254,18 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- imports ----------------------------------------------------------------------------------
+# Refused before parsing: a larger file, an XLSX inflating beyond these sizes, more rows (issue 13).
+_MB = 1024 * 1024
+SCORECARD_IMPORT_MAX_BYTES = int(os.environ.get("SCORECARD_IMPORT_MAX_BYTES", "") or 10 * _MB)
+SCORECARD_IMPORT_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("SCORECARD_IMPORT_MAX_UNCOMPRESSED_BYTES", "") or 256 * _MB
+)
+SCORECARD_IMPORT_MAX_SHARED_STRINGS_BYTES = int(
+    os.environ.get("SCORECARD_IMPORT_MAX_SHARED_STRINGS_BYTES", "") or 32 * _MB
+)
+SCORECARD_IMPORT_MAX_ROWS = int(os.environ.get("SCORECARD_IMPORT_MAX_ROWS", "") or 1_000_000)
+
 SCORECARD_DATA_DIR = Path(os.environ.get("SCORECARD_DATA_DIR", "") or BASE_DIR.parent / "shared" / "data")
 
 # --- transport security -------------------------------------------------------------------------

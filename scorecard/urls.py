@@ -18,6 +18,7 @@ urlpatterns = [
     path("manage/users/<int:pk>/", views_users.manage_user, name="manage_user"),
     path("manage/", include("territories.manage_urls")),
     path("manage/", include("sales.manage_urls")),
+    path("manage/", include("imports.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # An invitation's set-password link: Django's password-reset confirmation, with the app's templates.

@@ -26,6 +26,19 @@ class ImportCommand(BaseCommand):
         self.stdout.write(f"done in {time.perf_counter() - started:.2f} s")
 
 
+class FileImportCommand(ImportCommand):
+    """``import_<kind> FILE --org SLUG``: one generic import (DESIGN §5), all rows or none."""
+
+    importer: Callable[..., Any]
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="CSV (UTF-8, comma-separated) or XLSX")
+        parser.add_argument("--org", required=True, help="organisation slug")
+
+    def handle(self, *args, **options) -> None:
+        self.run_import(lambda: self.importer(org_slug=options["org"], path=options["file"]))
+
+
 class ExportCommand(BaseCommand):
     """Write one kind of row in the columns its importer reads (CSV, or XLSX by suffix; - = stdout)."""
 
