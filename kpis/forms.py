@@ -131,6 +131,7 @@ class KPIForm(ReasonMixin, forms.ModelForm):
                 "hx-post": reverse("designer_formula_check"),
                 "hx-trigger": "input changed delay:400ms, change",
                 "hx-target": "#formula-check",
+                "hx-swap": "outerHTML",
                 "hx-include": "[name=slug],[name=source],[name=unit]",
                 "autocomplete": "off",
                 "spellcheck": "false",
