@@ -133,12 +133,17 @@ spec_strategy = st.fixed_dictionaries(
             max_size=4,
         ),
         "measurements": st.lists(
-            st.tuples(
-                st.sampled_from(["nps", "market_size"]),
-                st.integers(0, 8),
-                st.integers(0, 19),
-                st.integers(-50, 100),
-                st.one_of(st.none(), st.integers(1, 5)),
+            st.one_of(  # values within each KPI's entry range (NPS −100..100, a market size ≥ 0)
+                *(
+                    st.tuples(
+                        st.just(slug),
+                        st.integers(0, 8),
+                        st.integers(0, 19),
+                        st.integers(low, 100),
+                        st.one_of(st.none(), st.integers(1, 5)),
+                    )
+                    for slug, low in (("nps", -50), ("market_size", 0))
+                )
             ),
             max_size=8,
         ),
