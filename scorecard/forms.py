@@ -127,6 +127,22 @@ class SettingsForm(Form):
     reason = reason_field()
 
 
+class OrganizationForm(Form):
+    name = forms.CharField(label="Organisation name", max_length=200)
+    slug = forms.SlugField(
+        label="Short name",
+        max_length=60,
+        required=False,
+        help_text="Letters, digits and dashes, used by the command-line tools; made from the name when empty.",
+    )
+    currency = forms.CharField(
+        label="Currency", max_length=3, min_length=3, initial="USD", help_text="ISO 4217 code, e.g. USD, EUR."
+    )
+    fiscal_year_start_month = forms.TypedChoiceField(
+        label="Fiscal year starts in", choices=MONTHS, coerce=int, initial=1
+    )
+
+
 # --- data entry of reps' records ---------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from . import views, views_periods, views_settings, views_users
 urlpatterns = [
     path("", include("kpis.urls")),
     path("org/switch/", views.org_switch, name="org_switch"),
+    path("org/new/", views.org_create, name="org_create"),
     path("manage/", views_periods.manage, name="manage"),
     path("manage/periods/", views_periods.period_locks, name="period_locks"),
     path("manage/settings/", views_settings.manage_settings, name="manage_settings"),

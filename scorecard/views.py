@@ -8,12 +8,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import connection
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from . import access
+from .forms import OrganizationForm
+from .models import Membership, Organization, Role
+from .services import organization_create
 
 
 @login_required
@@ -77,3 +82,40 @@ def _broker_check() -> str:
         return "ok"
     except Exception as exc:
         return f"error: {exc.__class__.__name__}"
+
+
+def may_create_organization(user) -> bool:
+    """Platform operators, and a signed-in person who belongs to no organisation yet (they start one)."""
+    return bool(user.is_authenticated and (user.is_superuser or not access.memberships_of(user)))
+
+
+@login_required
+def org_create(request: HttpRequest) -> HttpResponse:
+    """``/org/new/``: start an organisation (its root territory and default scorecard come with it) and
+    become its admin; then set it up from Manage."""
+    if not may_create_organization(request.user):
+        raise PermissionDenied("Ask an administrator of your organisation; you already belong to one.")
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        slug = data["slug"] or slugify(data["name"])[:60] or "org"
+        if Organization.objects.filter(slug=slug).exists():
+            form.add_error(
+                "slug" if data["slug"] else "name", f"The short name {slug!r} is taken: choose another."
+            )
+        else:
+            with transaction.atomic():
+                org = organization_create(
+                    name=data["name"],
+                    slug=slug,
+                    currency=data["currency"].upper(),
+                    fiscal_year_start_month=data["fiscal_year_start_month"],
+                )
+                Membership.objects.create(user=request.user, org=org, role=Role.ADMIN)
+            request.user._memberships_cache = None  # type: ignore[attr-defined]
+            access.switch_org(request, org.pk)
+            messages.success(
+                request, f"{org.name} is ready: build its territory tree, reps and targets here."
+            )
+            return redirect("manage")
+    return render(request, "scorecard/org_create.html", {"form": form}, status=400 if form.errors else 200)

@@ -71,6 +71,7 @@ PUBLIC_OR_OWN_GATE = {
     "healthz",
     "readyz",
     "org/switch/",
+    "org/new/",  # login_required: a person without an organisation starts one (views.may_create_organization)
 }
 
 
