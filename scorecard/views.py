@@ -93,7 +93,9 @@ def may_create_organization(user) -> bool:
 def org_create(request: HttpRequest) -> HttpResponse:
     """``/org/new/``: start an organisation (its root territory and default scorecard come with it) and
     become its admin; then set it up from Manage."""
-    if not may_create_organization(request.user):
+    user = request.user
+    assert user.is_authenticated  # login_required
+    if not may_create_organization(user):
         raise PermissionDenied("Ask an administrator of your organisation; you already belong to one.")
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -111,8 +113,8 @@ def org_create(request: HttpRequest) -> HttpResponse:
                     currency=data["currency"].upper(),
                     fiscal_year_start_month=data["fiscal_year_start_month"],
                 )
-                Membership.objects.create(user=request.user, org=org, role=Role.ADMIN)
-            request.user._memberships_cache = None  # type: ignore[attr-defined]
+                Membership.objects.create(user=user, org=org, role=Role.ADMIN)
+            user._memberships_cache = None  # type: ignore[attr-defined]  # access.memberships_of reads it again
             access.switch_org(request, org.pk)
             messages.success(
                 request, f"{org.name} is ready: build its territory tree, reps and targets here."
