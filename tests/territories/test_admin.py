@@ -24,7 +24,7 @@ def _change(client, territory: Territory, **data):
 
 
 def test_admin_adds_a_territory_with_its_path_name(login, world):
-    client = login("admin")
+    client = login("operator")
     response = client.post(
         reverse("admin:territories_territory_add"),
         {
@@ -42,7 +42,7 @@ def test_admin_adds_a_territory_with_its_path_name(login, world):
 
 
 def test_admin_rename_updates_the_path_names_below(login, world):
-    client = login("admin")
+    client = login("operator")
     nordics = world.territories["nordics"]
     response = client.post(
         reverse("admin:territories_territory_change", args=[nordics.pk]),
@@ -68,7 +68,7 @@ def test_admin_rename_updates_the_path_names_below(login, world):
     ],
 )
 def test_admin_rejects_a_territory_outside_its_tree(login, world, ref, position, error):
-    client = login("admin")
+    client = login("operator")
     name = "Stockholm" if error == "already exists" else "Oslo"
     response = client.post(
         reverse("admin:territories_territory_add"),
@@ -86,7 +86,7 @@ def test_admin_rejects_a_territory_outside_its_tree(login, world, ref, position,
 
 
 def test_admin_territory_form_offers_only_own_organisation_as_parent(login, world):
-    response = login("admin").get(
+    response = login("operator").get(
         reverse("admin:territories_territory_change", args=[world.territories["stockholm"].pk])
     )
     choices = response.context["adminform"].form.fields["treebeard_ref_node"].queryset
@@ -95,7 +95,7 @@ def test_admin_territory_form_offers_only_own_organisation_as_parent(login, worl
 
 
 def test_admin_drag_and_drop_moves_within_the_tree_and_renames_paths(login, world):
-    client = login("admin")
+    client = login("operator")
     move = reverse("admin:territories_territory_changelist") + "move/"
     stockholm = world.territories["stockholm"]
     response = client.post(
@@ -108,7 +108,7 @@ def test_admin_drag_and_drop_moves_within_the_tree_and_renames_paths(login, worl
 
 @pytest.mark.parametrize(("target", "relation"), [("globex_hq", "child"), ("root", "sibling")])
 def test_admin_drag_and_drop_refuses_to_leave_the_tree(login, world, target, relation):
-    client = login("admin")
+    client = login("operator")
     move = reverse("admin:territories_territory_changelist") + "move/"
     stockholm = world.territories["stockholm"]
     response = client.post(
@@ -123,7 +123,7 @@ def test_admin_drag_and_drop_refuses_to_leave_the_tree(login, world, target, rel
 def test_admin_rename_requests_a_recompute(login, world):
     RecomputeRequest.objects.all().delete()
     response = _change(
-        login("admin"),
+        login("operator"),
         world.territories["madrid"],
         name="Barcelona",
         treebeard_position="sorted-child",
@@ -137,7 +137,7 @@ def test_admin_owner_change_alone_moves_and_requests_nothing(login, world):
     RecomputeRequest.objects.all().delete()
     madrid = world.territories["madrid"]
     response = _change(
-        login("admin"),
+        login("operator"),
         madrid,
         name="Madrid",
         owner_name="Marta Owner",
@@ -155,7 +155,7 @@ def test_admin_moves_and_renames_at_once_even_when_the_new_name_is_taken_in_the_
     nordics.refresh_from_db()
     oslo = territory_child_create(parent=nordics, name="Oslo")
     response = _change(
-        login("admin"),
+        login("operator"),
         oslo,
         name="Stockholm",  # Acme/Nordics/Stockholm exists; Acme/Iberia/Stockholm does not
         treebeard_position="sorted-child",
@@ -170,7 +170,7 @@ def test_admin_moves_and_renames_at_once_even_when_the_new_name_is_taken_in_the_
 def test_admin_drag_and_drop_refuses_a_move_below_its_own_descendant(login, world):
     move = reverse("admin:territories_territory_changelist") + "move/"
     nordics = world.territories["nordics"]
-    response = login("admin").post(
+    response = login("operator").post(
         move, {"node": nordics.pk, "target": world.territories["stockholm"].pk, "relation": "child"}
     )
     assert response.status_code == 400
