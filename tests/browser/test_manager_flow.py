@@ -68,12 +68,9 @@ def on_the_scorecard(page) -> dict[str, dict[str, str]]:
 
 
 def open_rep_notes(page, live_server, rep, period: str):
-    """The coaching-notes panel about ``rep`` for ``period``, as a locator.
-
-    For now the panel's own page (``/notes/?rep=ID&period=KEY``). When the rep's page embeds the
-    panel, open the rep's page here instead (and wait for the panel to load): the steps that use the
-    returned panel stay as they are."""
-    page.goto(f"{live_server.url}{reverse('notes')}?rep={rep.pk}&period={period}")
+    """The coaching-notes panel about ``rep`` for ``period``, as a locator: the panel on the rep's
+    scorecard (the page a manager drilled down to)."""
+    page.goto(f"{live_server.url}{reverse('home')}?rep={rep.pk}&period={period}")
     panel = page.locator("#notes-panel")
     panel.wait_for()
     return panel
@@ -189,7 +186,8 @@ def test_a_manager_reviews_the_region_down_to_a_rep_and_leaves_a_coaching_note(
 
     # A coaching note for the rep in the quarter under review.
     panel = open_rep_notes(page, live_server, nora, PERIOD)
-    assert "Nora Nordin" in panel.get_by_role("heading").inner_text()
+    assert panel.get_by_role("heading", level=2).inner_text() == "Coaching notes and action items"
+    assert page.get_by_role("heading", level=1).inner_text() == "Nora Nordin"  # on Nora's scorecard
     add_coaching_note(panel, "Qualify the Q2 deals before the POC")
     note = Note.objects.get(org=org, rep=nora, period=PERIOD)
     assert (note.kind, note.text, note.author) == (
