@@ -18,6 +18,7 @@ from django.forms import BaseForm
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 
 from kpis import formula as formula_lang
 from kpis.forms import KPIForm, ObjectiveForm, PerspectiveForm
@@ -26,6 +27,7 @@ from kpis.services import KPI_FIELDS, kpi_create, kpi_formula_validate, kpi_upda
 from kpis.store import StoredRows
 from perspectives.models import Objective, Perspective
 from perspectives.services import objective_create, objective_links_set, objective_update, perspective_update
+from scorecard import history
 from scorecard.decorators import MembershipRequest, admin_required
 from scorecard.templatetags.scorecard_format import kpi_value
 
@@ -60,22 +62,23 @@ def designer(request: MembershipRequest) -> HttpResponse:
     return render(request, "kpis/designer.html", {"tree": tree})
 
 
-def _history(instance) -> list[tuple[Any, list[tuple[str, Any, Any]]]]:
-    """The newest history records, each with what it changed: (field label, old, new)."""
-    records = list(
-        instance.history.select_related("history_user").order_by("-history_date", "-history_id")[
-            : HISTORY_SHOWN + 1
-        ]
-    )
-    shown = []
-    for record, older in zip(records, [*records[1:], None], strict=False):
-        changes = []
-        if older is not None and record.history_type == "~":
-            for change in record.diff_against(older, excluded_fields=["updated_at"]).changes:
-                label = instance._meta.get_field(change.field).verbose_name
-                changes.append((label, change.old, change.new))
-        shown.append((record, changes))
-    return shown[:HISTORY_SHOWN]
+def _history(instance) -> list[history.Entry]:
+    """The newest history of a perspective, objective or KPI: who, when, which fields old → new, why."""
+    fields = [f for f in (f.name for f in instance._meta.concrete_fields) if f not in ("id", "updated_at")]
+
+    def describe(record, previous) -> str:
+        if record.history_type != history.CHANGED:
+            return "created" if record.history_type == history.CREATED else "deleted"
+        return (
+            "; ".join(
+                f"{capfirst(instance._meta.get_field(name).verbose_name)}: "
+                f"{history.show(getattr(previous, name))} → {history.show(getattr(record, name))}"
+                for name in history.changed(record, previous, fields)
+            )
+            or "saved unchanged"
+        )
+
+    return history.entries(history.newest(instance.history, HISTORY_SHOWN), describe)
 
 
 def _edit_page(
