@@ -5,7 +5,7 @@ organisation, which passes."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,9 +16,11 @@ from people.models import Certification, CertificationType, Program, ProgramPart
 from perspectives.models import Objective
 from sales.models import Account, Opportunity, Product
 from sales.services import opportunity_save
+from scorecard import access
 from scorecard.integrity import FOREIGN
 from scorecard.models import Membership, Role
 from territories.models import TerritoryAssignment
+from territories.services import rep_assign
 from tests.conftest_personas import World
 
 pytest_plugins = ["tests.conftest_personas"]
@@ -161,3 +163,30 @@ def test_membership_refuses_another_organisations_territory_and_rep(world: World
     assert _field_error(exc, "rep") == [FOREIGN]
     row.territory, row.rep = world.territories["nordics"], None
     row.clean()
+
+
+def test_a_managers_deals_are_the_deals_credited_to_the_subtree(world: World) -> None:
+    """Nora closed a deal in Stockholm, then moved to Madrid and closed another there: Nordics' manager
+    sees the first and not the second, Iberia's manager the reverse; her open deal goes with her; a house
+    deal is its credited territory's."""
+    nora = world.reps["nora"]
+    moved = date(2024, 6, 1)
+    before = Opportunity.objects.create(
+        org=world.org, rep=nora, external_id="N-BEFORE", stage="won", close_date=moved - timedelta(days=1)
+    )
+    rep_assign(rep=nora, territory=world.territories["madrid"], start=moved)
+    after = Opportunity.objects.create(
+        org=world.org, rep=nora, external_id="N-AFTER", stage="won", close_date=moved
+    )
+    open_deal = Opportunity.objects.create(org=world.org, rep=nora, external_id="N-OPEN", stage="prospecting")
+    house = Opportunity.objects.create(
+        org=world.org, external_id="HOUSE", stage="prospecting", territory=world.territories["stockholm"]
+    )
+    manny = Membership.objects.get(user=world.users["manager"], org=world.org)
+    isabel = Membership.objects.get(user=world.users["other_manager"], org=world.org)
+    nordics = set(access.visible_opportunities(manny).values_list("external_id", flat=True))
+    iberia = set(access.visible_opportunities(isabel).values_list("external_id", flat=True))
+    assert {before.external_id, house.external_id} <= nordics
+    assert not {after.external_id, open_deal.external_id} & nordics
+    assert {after.external_id, open_deal.external_id} <= iberia
+    assert not {before.external_id, house.external_id} & iberia
