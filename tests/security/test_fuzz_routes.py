@@ -32,7 +32,7 @@ pytest_plugins = ["tests.conftest_personas"]
 SKIPPED_PREFIXES = ("admin/", "static/", "media/")
 # Reachable without signing in; everything else must send an anonymous visitor to the login page.
 PUBLIC = {"login", "logout", "password_reset_confirm", "password_reset_complete", "healthz", "readyz"}
-PERSONAS = ["admin", "manager", "rep", "viewer", "outsider", "anonymous"]
+PERSONAS = ["admin", "manager", "rep", "viewer", "outsider", "nobody", "anonymous"]
 
 XSS = "<script>alert(1)</script>"
 HOSTILE_QUERIES = [
@@ -211,7 +211,7 @@ def _check(response: Any, persona: str, route: Route, label: str, method: str, u
     body = b"".join(response.streaming_content) if response.streaming else response.content
     text = body.decode("utf-8", "replace")
     assert XSS not in text, f"{where}: unescaped script payload"
-    forbidden = ACME_NAMES if persona == "outsider" else GLOBEX_NAMES
+    forbidden = {"outsider": ACME_NAMES, "nobody": ACME_NAMES + GLOBEX_NAMES}.get(persona, GLOBEX_NAMES)
     if persona not in ("anonymous",):
         leaked = [name for name in forbidden if name in text]
         assert not leaked, f"{where}: shows the other organisation's {leaked}"
@@ -229,6 +229,16 @@ def _check(response: Any, persona: str, route: Route, label: str, method: str, u
 def test_every_route_with_a_pk_names_its_model() -> None:
     unmapped = [r.name for r in ROUTES if "<int:pk>" in r.pattern and r.name not in PK_MODELS]
     assert not unmapped, f"add these routes to PK_MODELS: {unmapped}"
+
+
+def test_the_leak_check_would_see_a_leak(world: World, client: Any) -> None:
+    """The names the fuzzing looks for do appear on pages of their own organisation, so their absence
+    elsewhere means something."""
+    client.force_login(world.users["admin"])
+    assert "Nordics" in client.get("/manage/territories/").content.decode()
+    client.force_login(world.users["outsider"])
+    assert "Globex HQ" in client.get("/manage/territories/").content.decode()
+    assert "Nordics" not in client.get("/manage/territories/").content.decode()
 
 
 def test_routes_are_enumerated() -> None:
