@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from scorecard.integrity import refuse_foreign_org
+
 from . import catalog
 from . import formula as formula_lang
 
@@ -202,6 +204,9 @@ class Target(models.Model):
     def __str__(self) -> str:
         return f"{self.kpi} {self.territory or self.rep} {self.period}: {self.goal}"
 
+    def clean(self) -> None:
+        refuse_foreign_org(self, "kpi", "territory", "rep")
+
 
 class Measurement(models.Model):
     """A manual input (NPS, CSAT, engagement, market size) for a KPI, scope and period."""
@@ -239,6 +244,9 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi} {self.territory or self.rep} {self.period} = {self.value}"
+
+    def clean(self) -> None:
+        refuse_foreign_org(self, "kpi", "territory", "rep")
 
 
 class RollupRun(models.Model):
@@ -362,6 +370,9 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period}: {self.text[:40]}"
+
+    def clean(self) -> None:
+        refuse_foreign_org(self, "kpi", "objective", "rep", "territory")
 
 
 class DealChange(models.Model):

@@ -314,6 +314,8 @@ def target_set(
     locks.refuse_locked_period(kpi.org, period, "its targets cannot change")
     if (territory is None) == (rep is None):
         raise ValidationError("A target is for exactly one territory or one rep.")
+    # The row's foreign keys are checked before anything is superseded.
+    Target(org_id=kpi.org_id, kpi=kpi, territory=territory, rep=rep).clean()
     now = timezone.now()
     Target.objects.filter(
         kpi=kpi, territory=territory, rep=rep, period=period, superseded_at__isnull=True
@@ -353,6 +355,7 @@ def measurement_set(
         raise ValidationError(f"{kpi.name} is not a manual KPI.")
     if (territory is None) == (rep is None):
         raise ValidationError("A measurement is for exactly one territory or one rep.")
+    Measurement(org_id=kpi.org_id, kpi=kpi, territory=territory, rep=rep).clean()
     value = measurement_value(kpi, value)
     measurement, _ = Measurement.objects.update_or_create(
         kpi=kpi,
@@ -438,7 +441,7 @@ def note_create(
         raise ValidationError({"kind": "Review comments are on a territory's KPIs and objectives."})
     if not may_write_note(membership, territory=territory, rep=rep):
         raise PermissionDenied("Only admins and the managers of this territory write notes here.")
-    return Note.objects.create(
+    note = Note(
         org=org,
         kind=kind,
         period=key,
@@ -451,6 +454,9 @@ def note_create(
         owner=owner if kind == NoteKind.ACTION else None,
         due_date=due_date if kind == NoteKind.ACTION else None,
     )
+    note.full_clean()
+    note.save()
+    return note
 
 
 def note_done_set(*, membership: Membership, note: Note, done: bool) -> Note:

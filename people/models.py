@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from scorecard.integrity import foreign_org_errors
+
 
 class CertificationCategory(models.TextChoices):
     PRODUCT = "product", "Product"
@@ -66,6 +68,7 @@ class Certification(models.Model):
         errors: dict[str, str] = {}
         if self.expires is not None and self.earned is not None and self.expires < self.earned:
             errors["expires"] = "A certification cannot expire before it was earned."
+        errors.update(foreign_org_errors(self, "rep", "type"))
         if self.rep_id and self.type_id and self.earned:
             same = Certification.objects.filter(rep_id=self.rep_id, type_id=self.type_id, earned=self.earned)
             if same.exclude(pk=self.pk).exists():
@@ -128,6 +131,7 @@ class ProgramParticipation(models.Model):
         errors: dict[str, str] = {}
         if self.end is not None and self.start is not None and self.end < self.start:
             errors["end"] = "A participation cannot end before it starts."
+        errors.update(foreign_org_errors(self, "rep", "program"))
         if self.rep_id and self.program_id and self.start:
             same = ProgramParticipation.objects.filter(
                 rep_id=self.rep_id, program_id=self.program_id, start=self.start

@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Certification, ProgramParticipation
@@ -24,25 +23,12 @@ def months_after(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _same_org(record: Certification | ProgramParticipation, **related) -> None:
-    """A record's rep and catalog entry belong to its organisation (the forms offer no other; this is the
-    backstop for any other caller)."""
-    errors = {
-        field: "Choose one of your organisation's entries."
-        for field, obj in related.items()
-        if obj is not None and obj.org_id != record.org_id
-    }
-    if errors:
-        raise ValidationError(errors)
-
-
 @transaction.atomic
 def certification_save(*, certification: Certification) -> Certification:
     """Validate and store a new or changed certification.
 
     An empty expiry date on a type with a validity is filled in (earned + validity months); a rep holds a
     given certification earned on a given day once (``Certification.clean``)."""
-    _same_org(certification, rep=certification.rep, type=certification.type)
     kind = certification.type
     if certification.expires is None and kind.validity_months and certification.earned is not None:
         certification.expires = months_after(certification.earned, kind.validity_months)
@@ -55,7 +41,6 @@ def certification_save(*, certification: Certification) -> Certification:
 def participation_save(*, participation: ProgramParticipation) -> ProgramParticipation:
     """Validate and store a new or changed programme participation (one per rep, programme and start:
     ``ProgramParticipation.clean``)."""
-    _same_org(participation, rep=participation.rep, program=participation.program)
     participation.full_clean()
     participation.save()
     return participation

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from scorecard.integrity import foreign_org_errors
+
 
 class Account(models.Model):
     org = models.ForeignKey("scorecard.Organization", on_delete=models.CASCADE, related_name="accounts")
@@ -219,7 +221,12 @@ class Opportunity(models.Model):
             )
         if self.amount is not None and self.amount < 0:
             errors["amount"] = "An amount cannot be negative."
-        if self.partner_id is not None and self.channel != Channel.PARTNER:
+        errors.update(
+            foreign_org_errors(
+                self, "rep", "identified_by", "account", "partner", "strategic_play", "territory"
+            )
+        )
+        if self.partner_id is not None and self.channel != Channel.PARTNER and "partner" not in errors:
             errors["partner"] = (
                 "A partner applies to the partner channel only: choose that channel or no partner."
             )

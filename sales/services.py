@@ -61,15 +61,9 @@ def opportunity_save(
 def _refuse_foreign(
     opportunity: Opportunity, products: list[Product], deliverables: list[Deliverable]
 ) -> None:
-    """Everything a deal points at belongs to its organisation (the forms offer nothing else; this is the
-    backstop for any other caller)."""
+    """The deal's products and deliverables belong to its organisation (the forms offer nothing else;
+    this is the backstop for any other caller). Its foreign keys are ``Opportunity.clean``'s."""
     related: dict[str, list[Any]] = {
-        "rep": [opportunity.rep],
-        "identified_by": [opportunity.identified_by],
-        "account": [opportunity.account],
-        "partner": [opportunity.partner],
-        "strategic_play": [opportunity.strategic_play],
-        "territory": [opportunity.territory],
         "products": products,
         "deliverables": deliverables,
     }

@@ -12,12 +12,13 @@ Every view and API starts here. Rules:
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity
-from territories.models import Rep, Territory
+from territories.models import Rep, Territory, TerritoryAssignment
 
 from .models import Membership, Organization, Role
 
@@ -107,10 +108,30 @@ def visible_opportunities(m: Membership) -> QuerySet[Opportunity]:
     if m.role in (Role.ADMIN, Role.VIEWER):
         return qs
     if m.role == Role.MANAGER:
-        return qs.filter(rep__in=visible_reps(m))
+        return qs.filter(_credited_to_subtree(m)) if m.territory is not None else qs.none()
     if m.role == Role.REP:
         return qs.filter(Q(rep_id=m.rep_id) | Q(identified_by_id=m.rep_id))
     return qs.none()
+
+
+def _credited_to_subtree(m: Membership) -> Q:
+    """A manager's deals are the deals credited to the subtree: the rep was assigned inside it on the
+    close date (today for an open deal), or, failing that, the deal's credited territory is inside it.
+    A rep who once worked here does not bring the deals they close elsewhere."""
+    assert m.territory is not None
+    path = m.territory.path
+    inside = TerritoryAssignment.objects.filter(
+        rep=OuterRef("rep"), territory__path__startswith=path, territory__org=m.org
+    )
+
+    def assigned_on(day) -> Exists:
+        return Exists(inside.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day)))
+
+    return (
+        Q(close_date__isnull=False, rep__isnull=False) & Q(assigned_on(OuterRef("close_date")))
+        | Q(close_date__isnull=True, rep__isnull=False) & Q(assigned_on(timezone.localdate()))
+        | Q(territory__path__startswith=path, territory__org=m.org)
+    )
 
 
 def entry_reps(m: Membership) -> QuerySet[Rep]:

@@ -8,6 +8,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from . import periods
+from .integrity import refuse_foreign_org
 
 
 class Organization(models.Model):  # type: ignore[django-manager-missing]
@@ -90,6 +91,9 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.org} · {self.role}"
+
+    def clean(self) -> None:
+        refuse_foreign_org(self, "territory", "rep")
 
 
 class PeriodLock(models.Model):

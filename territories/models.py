@@ -11,6 +11,8 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 from treebeard.mp_tree import MP_Node
 
+from scorecard.integrity import refuse_foreign_org
+
 PATH_SEPARATOR = "/"
 
 
@@ -122,6 +124,7 @@ class TerritoryAssignment(models.Model):
         return f"{self.rep} in {self.territory} from {self.start} to {self.end or '…'}"
 
     def clean(self) -> None:
+        refuse_foreign_org(self, "rep", "territory")
         overlapping = TerritoryAssignment.objects.filter(rep_id=self.rep_id).exclude(pk=self.pk)
         if self.end is not None:
             overlapping = overlapping.filter(start__lte=self.end)
