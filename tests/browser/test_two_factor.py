@@ -25,7 +25,7 @@ def test_enrol_then_sign_in_with_a_generated_code(live_server, page):
     MembershipFactory.create(user=UserFactory.create(username="vera"), org=org)
 
     sign_in(page, live_server, "vera")
-    page.get_by_role("link", name="Two-factor").click()
+    page.get_by_role("link", name="two-factor sign-in").click()
     page.get_by_role("heading", level=1, name="Set up two-factor sign-in").wait_for()
     assert page.locator(".twofactor-qr svg").is_visible()
     assert_accessible(page)
