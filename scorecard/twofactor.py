@@ -8,6 +8,7 @@ The gates (``membership_required``, the admin site, the organisation pages) ask 
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -64,6 +65,12 @@ def pending_step(request: HttpRequest) -> HttpResponseRedirect | None:
     return None
 
 
+def secret_for_typing(device: TOTPDevice) -> str:
+    """The device's key as authenticator apps take it typed in: base32, in groups of four."""
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
 def pending_enrolment(user) -> TOTPDevice:
     """The user's unconfirmed authenticator (a new secret when there is none): shown until confirmed."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -85,7 +92,7 @@ def throttled_until(devices: list[Device]) -> datetime | None:
 def verify(request: HttpRequest, code: str, *, recovery: bool = True) -> Device | None:
     """The device that accepts ``code`` (the authenticator, or a recovery code, which is then used up);
     the session is marked verified. A wrong code counts against each device's throttle."""
-    code = "".join(code.split())
+    code = "".join(code.split()).lower()  # recovery codes are lower-case base32; people type either
     devices: list[Device] = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
     if recovery:
         devices += list(StaticDevice.objects.filter(user=request.user, confirmed=True))

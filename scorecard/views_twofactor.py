@@ -84,19 +84,13 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         "registration/two_factor_setup.html",
         {
             "qr_svg": qr.svg_inline(scale=4, title="QR code for your authenticator app"),
-            "secret": _spaced(device.config_url),
+            "secret": twofactor.secret_for_typing(device),
             "error": error,
             "next": _next(request),
             "required": twofactor.must_enrol(user),
         },
         status=400 if error else 200,
     )
-
-
-def _spaced(config_url: str) -> str:
-    """The base32 secret from the otpauth URL, in groups of four for typing."""
-    secret = config_url.split("secret=", 1)[1].split("&", 1)[0]
-    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def _manage(request: HttpRequest) -> HttpResponse:
