@@ -96,13 +96,18 @@ def throttled_until(devices: list[Device]) -> datetime | None:
     return max(waits) if waits else None
 
 
-def verify(request: HttpRequest, code: str, *, recovery: bool = True) -> Device | None:
-    """The device that accepts ``code`` (the authenticator, or a recovery code, which is then used up);
-    the session is marked verified. A wrong code counts against each device's throttle."""
+def second_factors(user) -> list[Device]:
+    """The devices that accept a code at sign-in: the authenticator, then the recovery codes."""
+    return [
+        *TOTPDevice.objects.filter(user=user, confirmed=True),
+        *StaticDevice.objects.filter(user=user, confirmed=True),
+    ]
+
+
+def verify(request: HttpRequest, code: str, devices: list[Device]) -> Device | None:
+    """The device of ``devices`` that accepts ``code`` (a recovery code is then used up); the session is
+    marked verified. A wrong code counts against each device's throttle."""
     code = "".join(code.split()).lower()  # recovery codes are lower-case base32; people type either
-    devices: list[Device] = list(TOTPDevice.objects.filter(user=request.user, confirmed=True))
-    if recovery:
-        devices += list(StaticDevice.objects.filter(user=request.user, confirmed=True))
     for device in devices:
         if device.verify_token(code):
             otp_login(request, device)

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import twofactor
 
@@ -25,8 +25,8 @@ def _next(request: HttpRequest) -> str:
     return "/"
 
 
-def _throttle_message(devices) -> str | None:
-    until = twofactor.throttled_until(list(devices))
+def _throttle_message(devices: list[Device]) -> str | None:
+    until = twofactor.throttled_until(devices)
     if until is None:
         return None
     return f"Too many wrong codes. Try again after {date_format(localtime(until), 'H:i:s')}."
@@ -40,13 +40,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         return redirect(_next(request))
     error = None
     if request.method == "POST":
-        devices = [
-            *TOTPDevice.objects.filter(user=user, confirmed=True),
-            *StaticDevice.objects.filter(user=user, confirmed=True),
-        ]
+        devices = twofactor.second_factors(user)
         error = _throttle_message(devices)
         if error is None:
-            if twofactor.verify(request, request.POST.get("code", "")):
+            if twofactor.verify(request, request.POST.get("code", ""), devices):
                 return redirect(_next(request))
             error = WRONG_CODE
     return render(
@@ -101,13 +98,10 @@ def _manage(request: HttpRequest) -> HttpResponse:
         if twofactor.required_for(user):
             error = "Admins of this deployment must keep two-factor sign-in on."
         else:
-            devices = [
-                *TOTPDevice.objects.filter(user=user, confirmed=True),
-                *StaticDevice.objects.filter(user=user, confirmed=True),
-            ]
+            devices = twofactor.second_factors(user)
             error = _throttle_message(devices)
             if error is None:
-                if twofactor.verify(request, request.POST.get("code", "")):
+                if twofactor.verify(request, request.POST.get("code", ""), devices):
                     twofactor.disable(user)
                     messages.success(request, "Two-factor sign-in is off.")
                     return redirect("two_factor_setup")
