@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from people.models import Certification, ProgramParticipation
 from sales.models import Opportunity
@@ -34,6 +35,12 @@ def memberships_of(user) -> list[Membership]:
         cached = list(
             Membership.objects.filter(user=user, active=True)
             .select_related("org", "territory", "rep")
+            # Whether the user owes the second sign-in step (twofactor), in the same query.
+            .annotate(
+                user_has_authenticator=Exists(
+                    TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
+                )
+            )
             .order_by("org__name")
         )
         user._memberships_cache = cached

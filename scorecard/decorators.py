@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
-from . import access
+from . import access, twofactor
 from .models import Membership, Role
 
 P = ParamSpec("P")
@@ -28,13 +28,17 @@ class MembershipRequest(HttpRequest):
 def membership_required(
     view: Callable[Concatenate[MembershipRequest, P], HttpResponse],
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Anonymous users go to the login page; users without a membership get the no-membership page
-    (403); everyone else reaches the view with ``request.membership`` set."""
+    """Anonymous users go to the login page; a user owing the second sign-in step (a code, or enrolment
+    when two-factor is required) goes to that page; users without a membership get the no-membership
+    page (403); everyone else reaches the view with ``request.membership`` set."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        step = twofactor.pending_step(request)
+        if step is not None:
+            return step
         membership = access.current_membership(request)
         if membership is None:
             return render(request, "scorecard/no_membership.html", status=403)

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from . import views, views_periods, views_settings, views_users
+from . import views, views_periods, views_settings, views_twofactor, views_users
 
 urlpatterns = [
     path("", include("kpis.urls")),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("manage/", include("imports.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", views_twofactor.two_factor, name="two_factor"),
+    path("accounts/two-factor/setup/", views_twofactor.two_factor_setup, name="two_factor_setup"),
     # An invitation's set-password link: Django's password-reset confirmation, with the app's templates.
     path(
         "accounts/reset/<uidb64>/<token>/",

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from . import access
+from . import access, twofactor
 from .forms import OrganizationForm
 from .models import Membership, Organization, Role
 from .services import organization_create
@@ -24,6 +24,8 @@ from .services import organization_create
 @login_required
 @require_POST
 def org_switch(request: HttpRequest) -> HttpResponse:
+    if (step := twofactor.pending_step(request)) is not None:
+        return step
     try:
         org_id = int(request.POST.get("org", ""))
     except ValueError:
@@ -93,6 +95,8 @@ def may_create_organization(user) -> bool:
 def org_create(request: HttpRequest) -> HttpResponse:
     """``/org/new/``: start an organisation (its root territory and default scorecard come with it) and
     become its admin; then set it up from Manage."""
+    if (step := twofactor.pending_step(request)) is not None:
+        return step
     user = request.user
     assert user.is_authenticated  # login_required
     if not may_create_organization(user):

@@ -71,6 +71,8 @@ PUBLIC_OR_OWN_GATE = {
     "healthz",
     "readyz",
     "org/switch/",
+    "accounts/two-factor/",  # login_required: the second sign-in step itself
+    "accounts/two-factor/setup/",  # login_required: enrol (sends to the second step when one is owed)
     "org/new/",  # login_required: a person without an organisation starts one (views.may_create_organization)
 }
 
