@@ -166,8 +166,11 @@ class Opportunity(models.Model):
         ordering = ["external_id"]
         indexes = [
             models.Index(fields=["org", "stage", "close_date"]),
+            # The latest closed deals first, whatever their stage: the deals behind a figure (kpis.trace).
+            models.Index(fields=["org", "close_date"]),
             models.Index(fields=["org", "engage_date"]),
-            models.Index(fields=["org", "rep"]),
+            # A rep's deals by close date: a rep's or a team's deals behind a figure (kpis.trace).
+            models.Index(fields=["org", "rep", "close_date"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["org", "external_id"], name="opportunity_unique_key_per_org"),
