@@ -148,13 +148,6 @@ def _on(day) -> Q:
     return Q(start__lte=day) & (Q(end__isnull=True) | Q(end__gte=day))
 
 
-def _between(first: date, last: date) -> Q:
-    """Deals engaged (else created) from ``first`` to ``last``: ``opened_on`` in a form indexes serve."""
-    return Q(engage_date__gte=first, engage_date__lte=last) | Q(
-        engage_date__isnull=True, created_date__gte=first, created_date__lte=last
-    )
-
-
 class Crediting:
     """Which deals are credited to a scope on the day each counts (see the module docstring), as plain
     conditions on the deal's columns, so that the database finds them by (rep, date) instead of testing
@@ -251,14 +244,24 @@ def _closed_in(credit: Crediting, period: P.Period) -> Q:
 
 
 def _opened_in(credit: Crediting, period: P.Period) -> Q:
-    return _between(period.start, period.end) & credit.on("opened_on", period.start, period.end)
+    in_period = Q(opened_on__gte=period.start, opened_on__lte=period.end)
+    return in_period & credit.on("opened_on", period.start, period.end)
 
 
 def _open_at_end(credit: Crediting, period: P.Period, today: date) -> Q:
     day = snapshot_day(period, today)
-    opened = Q(engage_date__lte=day) | Q(engage_date__isnull=True, created_date__lte=day)
     closed_by_end = Q(stage__in=CLOSED_STAGES, close_date__lte=period.end)
-    return opened & ~closed_by_end & credit.on(day, day, day)
+    return Q(opened_on__lte=day) & ~closed_by_end & credit.on(day, day, day)
+
+
+def deal_order(kpi: KPI) -> tuple[str, ...]:
+    """The order the deals behind the KPI are listed in: newest first by the day they count on (deals
+    counted at their close by close date, the others by the day they were engaged, else created), so
+    the first page comes from an index scan however many deals there are."""
+    basis = DEAL_METRICS.get(kpi.metric)
+    if basis is not None and basis.when == CLOSED:
+        return ("-close_date", "-opened_on", "-pk")
+    return ("-opened_on", "-pk")
 
 
 def with_value(deals: QuerySet[Opportunity]) -> QuerySet[Opportunity]:

@@ -30,9 +30,9 @@ from .params import period_param, scope_param
 ROWS_PER_PAGE = 25
 
 
-def _rows(kind: str, qs: QuerySet) -> QuerySet:
+def _rows(kind: str, qs: QuerySet, kpi: KPI) -> QuerySet:
     if kind == "deals":
-        return qs.select_related("rep", "account").order_by("-close_date", "-opened_on", "-pk")
+        return qs.select_related("rep", "account").order_by(*trace.deal_order(kpi))
     if kind == "certifications":
         return qs.select_related("rep", "type").order_by("-earned", "rep__name", "pk")
     if kind == "participations":
@@ -59,7 +59,7 @@ def _rows_behind(request: MembershipRequest, detail: KpiDetail) -> dict[str, Any
     else:
         qs = trace.measurements_behind(org, kpi, scope, period)
     context: dict[str, Any] = {"rows_kind": kind, "rows_description": trace.rows_description(kpi)}
-    paginator = Paginator(_rows(kind, qs), ROWS_PER_PAGE)
+    paginator = Paginator(_rows(kind, qs, kpi), ROWS_PER_PAGE)
     if kind == "deals":
         count, context["rows_total"] = trace.totals(deals)
         paginator.__dict__["count"] = count  # already counted: spares the paginator's query

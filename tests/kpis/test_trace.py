@@ -150,6 +150,16 @@ def test_certifications_earned_are_credited_where_the_rep_sat_that_day(acme):
         assert traced.count() == expected == stored.value(kpi, path, Q1)
 
 
+def test_deals_are_listed_newest_first_by_the_day_they_count_on(acme):
+    b = acme
+    acme_root = b.territory("Acme")
+    won = _traced(b, "won_deals", acme_root).order_by(*trace.deal_order(b.kpi("won_deals")))
+    assert [deal.close_date for deal in won] == sorted((deal.close_date for deal in won), reverse=True)
+    kpi = b.kpi("open_pipeline_count")
+    open_deals = _traced(b, "open_pipeline_count", acme_root).order_by(*trace.deal_order(kpi))
+    assert [deal.engage_date for deal in open_deals] == [d(2, 2), d(2, 1), d(1, 10), d(1, 9), d(1, 5)]
+
+
 def test_a_kpi_over_reps_or_a_formula_has_no_deal_rows(acme):
     b = acme
     assert trace.rows_kind(b.kpi("rep_turnover")) == ""
