@@ -45,13 +45,12 @@ def children_of(scope: Scope, period: P.Period) -> list[Scope]:
     """A territory's child territories; at a leaf, the reps assigned to it during the period."""
     if isinstance(scope, Rep):
         return []
-    children = list(
-        Territory.objects.filter(
-            org_id=scope.org_id, depth=scope.depth + 1, path__startswith=scope.path
-        ).order_by("name")
-    )
-    if children:
-        return children
+    if scope.numchild:  # treebeard keeps the count: a leaf asks for its reps straight away
+        return list(
+            Territory.objects.filter(
+                org_id=scope.org_id, depth=scope.depth + 1, path__startswith=scope.path
+            ).order_by("name")
+        )
     return list(
         Rep.objects.filter(assignments__territory=scope, assignments__start__lte=period.end)
         .filter(Q(assignments__end__isnull=True) | Q(assignments__end__gte=period.start))

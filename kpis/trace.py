@@ -13,14 +13,29 @@ Each function returns a queryset built with the rollups' attribution rules (DESI
   (house deals), else to the root, so the root always equals the organisation's total.
 
 A rep's scope holds every deal of the rep, wherever the rep sat.
+
+At a million deals these stay index lookups: the crediting is plain conditions on the deal's rep and
+dates (``Crediting``), and the totals of a list add amounts in one pass (``totals``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 
 from people.models import Certification, ProgramParticipation
@@ -124,38 +139,129 @@ def snapshot_day(period: P.Period, today: date) -> date:
     return min(period.end, today)
 
 
+OPENED_ON = Coalesce("engage_date", "created_date")
+DAYS = {"close_date": F("close_date"), "opened_on": OPENED_ON}  # a deal's days, by name
+
+
 def _on(day) -> Q:
     """Assignments covering ``day`` (a date, or an expression of the deal)."""
     return Q(start__lte=day) & (Q(end__isnull=True) | Q(end__gte=day))
 
 
-def _credited(scope: Scope, day) -> Q:
-    """Deals credited to the scope on ``day`` (see the module docstring)."""
-    if isinstance(scope, Rep):
-        return Q(rep=scope)
-    assigned = TerritoryAssignment.objects.filter(_on(day), rep=OuterRef("rep"))
-    inside = Exists(assigned.filter(territory__path__startswith=scope.path))
-    house = ~Exists(assigned) & Q(territory__path__startswith=scope.path)
-    credited = Q(inside) | house
-    if scope.depth == 1:  # unassigned that day and no territory of its own: the root (DESIGN §4)
-        credited |= ~Exists(assigned) & Q(territory__isnull=True)
-    return credited
+class Crediting:
+    """Which deals are credited to a scope on the day each counts (see the module docstring), as plain
+    conditions on the deal's columns, so that the database finds them by (rep, date) instead of testing
+    every deal of the period against the assignments.
+
+    A rep's scope holds the rep's deals. The root holds every deal of the organisation: a deal is
+    credited to its rep's territory that day, else its own territory, else the root, all of which lie
+    under the root (DESIGN §4). Below the root, the subtree's territories and the assignments into them
+    are read once (a subtree has few of them); a deal is in when its rep sat in the subtree on its day —
+    a rep there on every day of the period is one ``rep IN (…)``, a rep who moved in or out a date range
+    on the deal — or when it is a house deal of the subtree: a territory of its own in it and no
+    assignment of its rep covering the day (a LEFT JOIN to that assignment, ``relations``, which the
+    deals must be annotated with).
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.relations: dict[str, FilteredRelation] = {}
+        self.territory_ids: list[int] = []
+        self.assignments: list[tuple[int, date, date | None]] = []
+        if isinstance(scope, Territory) and scope.depth > 1:
+            rows = (
+                Territory.objects.filter(org_id=scope.org_id, path__startswith=scope.path)
+                .order_by()
+                .values_list("id", "assignments__rep_id", "assignments__start", "assignments__end")
+            )
+            ids = set()
+            for territory_id, rep_id, start, end in rows:
+                ids.add(territory_id)
+                if rep_id is not None:
+                    self.assignments.append((rep_id, start, end))
+            self.territory_ids = sorted(ids)
+            self.assignments.sort(key=lambda a: (a[0], a[1]))
+
+    def on(self, day: str | date, first: date, last: date) -> Q:
+        """Deals credited to the scope on ``day``: a date, or the name of the deal's date field whose
+        values the caller has already bounded to ``first`` … ``last``."""
+        scope = self.scope
+        if isinstance(scope, Rep):
+            return Q(rep=scope)
+        if scope.depth == 1:
+            return Q()
+        if isinstance(day, date):
+            first = last = day
+        parts: list[Q] = []
+        whole: list[int] = []
+        for rep_id, spans in self._stretches(first, last).items():
+            if spans == [(first, last)]:
+                whole.append(rep_id)
+            else:
+                assert isinstance(day, str)  # a fixed day is inside or outside each stretch whole
+                parts += [Q(rep_id=rep_id, **{f"{day}__gte": a, f"{day}__lte": b}) for a, b in spans]
+        if whole:
+            parts.append(Q(rep_id__in=whole))
+        if self.territory_ids:
+            parts.append(Q(**{f"{self._cover(day)}__isnull": True, "territory_id__in": self.territory_ids}))
+        credited = Q(pk__in=[])  # no deal, when nobody sat in the subtree then and it has no house deals
+        for part in parts:
+            credited |= part
+        return credited
+
+    def _cover(self, day: str | date) -> str:
+        """The alias of the assignment of the deal's rep covering ``day`` (none: unassigned or no rep).
+        A join, not a subquery per deal: PostgreSQL costs a correlated subquery as if it ran for every
+        deal the index scan may return, and compiles (JIT) a query that looks that expensive, which
+        takes longer than running it."""
+        alias = f"cover_{day}" if isinstance(day, str) else f"cover_{day:%Y%m%d}"
+        on = DAYS[day] if isinstance(day, str) else day
+        covering = Q(rep__assignments__start__lte=on) & (
+            Q(rep__assignments__end__isnull=True) | Q(rep__assignments__end__gte=on)
+        )
+        self.relations[alias] = FilteredRelation("rep__assignments", condition=covering)
+        return alias
+
+    def _stretches(self, first: date, last: date) -> dict[int, list[tuple[date, date]]]:
+        """Per rep, the runs of days from ``first`` to ``last`` the rep sat in the subtree (adjacent
+        assignments merged: a move between two of its territories is no gap)."""
+        out: dict[int, list[tuple[date, date]]] = {}
+        for rep_id, start, end in self.assignments:
+            a, b = max(start, first), min(end or last, last)
+            if a > b:
+                continue
+            spans = out.setdefault(rep_id, [])
+            if spans and spans[-1][1] + timedelta(days=1) >= a:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+            else:
+                spans.append((a, b))
+        return out
 
 
-def _closed_in(scope: Scope, period: P.Period) -> Q:
+def _closed_in(credit: Crediting, period: P.Period) -> Q:
     in_period = Q(stage__in=CLOSED_STAGES, close_date__gte=period.start, close_date__lte=period.end)
-    return in_period & _credited(scope, OuterRef("close_date"))
+    return in_period & credit.on("close_date", period.start, period.end)
 
 
-def _opened_in(scope: Scope, period: P.Period) -> Q:
+def _opened_in(credit: Crediting, period: P.Period) -> Q:
     in_period = Q(opened_on__gte=period.start, opened_on__lte=period.end)
-    return in_period & _credited(scope, OuterRef("opened_on"))
+    return in_period & credit.on("opened_on", period.start, period.end)
 
 
-def _open_at_end(scope: Scope, period: P.Period, today: date) -> Q:
+def _open_at_end(credit: Crediting, period: P.Period, today: date) -> Q:
     day = snapshot_day(period, today)
     closed_by_end = Q(stage__in=CLOSED_STAGES, close_date__lte=period.end)
-    return Q(opened_on__lte=day) & ~closed_by_end & _credited(scope, day)
+    return Q(opened_on__lte=day) & ~closed_by_end & credit.on(day, day, day)
+
+
+def deal_order(kpi: KPI) -> tuple[str, ...]:
+    """The order the deals behind the KPI are listed in: newest first by the day they count on (deals
+    counted at their close by close date, the others by the day they were engaged, else created), so
+    the first page comes from an index scan however many deals there are."""
+    basis = DEAL_METRICS.get(kpi.metric)
+    if basis is not None and basis.when == CLOSED:
+        return ("-close_date", "-opened_on", "-pk")
+    return ("-opened_on", "-pk")
 
 
 def with_value(deals: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
@@ -172,13 +278,30 @@ def with_value(deals: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
 
 
 def _deals(org: Organization) -> QuerySet[Opportunity]:
-    return Opportunity.objects.filter(org=org).annotate(opened_on=Coalesce("engage_date", "created_date"))
+    return Opportunity.objects.filter(org=org).annotate(opened_on=OPENED_ON)
 
 
 def open_deals(org: Organization, scope: Scope, period: P.Period, *, today: date) -> QuerySet[Opportunity]:
     """The deals open at the period's end (``today`` in the live period) credited to the scope, with
     their ``value``: the rows of ``open_pipeline_count`` and ``open_pipeline_value``."""
-    return with_value(_deals(org).filter(_open_at_end(scope, period, today)))
+    credit = Crediting(scope)
+    return with_value(_deals(org).annotate(**credit.relations).filter(_open_at_end(credit, period, today)))
+
+
+def totals(deals: QuerySet[Opportunity]) -> tuple[int, Decimal]:
+    """How many deals and the sum of their values (``with_value``), without a subquery per deal: the
+    amounts in one pass, then the list prices of the products of the deals without an amount, if any.
+    (A subquery per deal, even one never run, makes PostgreSQL cost the query as if it ran for each and
+    compile it, which takes longer than the query at a million deals.)"""
+    counted = deals.order_by().aggregate(
+        n=Count("pk"), amounts=Sum("amount"), unpriced=Count("pk", filter=Q(amount__isnull=True))
+    )
+    total = counted["amounts"] or Decimal(0)
+    if counted["unpriced"]:
+        unpriced = deals.filter(amount__isnull=True).order_by().values("pk")
+        listed = Product.objects.filter(opportunities__in=unpriced).aggregate(total=Sum("list_price"))
+        total += listed["total"] or Decimal(0)
+    return counted["n"], total
 
 
 def deals_behind(
@@ -192,22 +315,23 @@ def deals_behind(
     if kpi.source != Source.METRIC:
         return deals.none()
     basis = DEAL_METRICS.get(kpi.metric)
+    if basis is None and kpi.metric not in POC_METRICS:
+        return deals.none()
+    credit = Crediting(scope)
     if basis is not None:
         when = {
-            CLOSED: lambda: _closed_in(scope, period),
-            OPENED: lambda: _opened_in(scope, period),
-            OPEN_AT_END: lambda: _open_at_end(scope, period, today),
+            CLOSED: lambda: _closed_in(credit, period),
+            OPENED: lambda: _opened_in(credit, period),
+            OPEN_AT_END: lambda: _open_at_end(credit, period, today),
         }[basis.when]()
-        return deals.filter(when & basis.where)
-    if kpi.metric == "poc_success_rate":
+        behind = when & basis.where
+    elif kpi.metric == "poc_success_rate":
         still_open = ~Q(stage__in=CLOSED_STAGES)
-        return deals.filter(
-            POC_FINISHED & (_closed_in(scope, period) | (_opened_in(scope, period) & still_open))
-        )
-    if kpi.metric == "poc_success_not_won":
-        lost = _closed_in(scope, period) & LOST
-        return deals.filter(POC_SUCCESS & (lost | (_open_at_end(scope, period, today) & ~WON)))
-    return deals.none()
+        behind = POC_FINISHED & (_closed_in(credit, period) | (_opened_in(credit, period) & still_open))
+    else:  # poc_success_not_won
+        lost = _closed_in(credit, period) & LOST
+        behind = POC_SUCCESS & (lost | (_open_at_end(credit, period, today) & ~WON))
+    return deals.annotate(**credit.relations).filter(behind)
 
 
 def _rep_in(scope: Scope, day) -> Q:

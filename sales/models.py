@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from scorecard.integrity import foreign_org_errors
 
@@ -173,8 +174,13 @@ class Opportunity(models.Model):
         ordering = ["external_id"]
         indexes = [
             models.Index(fields=["org", "stage", "close_date"]),
+            # The deals behind a figure (kpis.trace), newest first: closed ones of any stage by close
+            # date; the others by the day they were engaged, else created (trace.OPENED_ON).
+            models.Index(fields=["org", "close_date"]),
+            models.Index(F("org"), Coalesce("engage_date", "created_date"), name="opportunity_org_opened_on"),
             models.Index(fields=["org", "engage_date"]),
-            models.Index(fields=["org", "rep"]),
+            # A rep's deals by close date: a rep's or a team's deals behind a figure (kpis.trace).
+            models.Index(fields=["org", "rep", "close_date"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["org", "external_id"], name="opportunity_unique_key_per_org"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -34,9 +34,9 @@ from .scorecard import shown
 ROWS_PER_PAGE = 25
 
 
-def _rows(kind: str, qs: QuerySet) -> QuerySet:
+def _rows(kind: str, qs: QuerySet, kpi: KPI) -> QuerySet:
     if kind == "deals":
-        return qs.select_related("rep", "account").order_by("-close_date", "-opened_on", "-pk")
+        return qs.select_related("rep", "account").order_by(*trace.deal_order(kpi))
     if kind == "certifications":
         return qs.select_related("rep", "type").order_by("-earned", "rep__name", "pk")
     if kind == "participations":
@@ -54,7 +54,8 @@ def _rows_behind(request: MembershipRequest, detail: KpiDetail) -> dict[str, Any
         return {"rows_kind": ""}
     qs: QuerySet[Any]
     if kind == "deals":
-        qs = trace.with_value(trace.deals_behind(org, kpi, scope, period, today=detail.as_of))
+        deals = trace.deals_behind(org, kpi, scope, period, today=detail.as_of)
+        qs = trace.with_value(deals)
     elif kind == "certifications":
         qs = trace.certifications_behind(org, kpi, scope, period, today=detail.as_of)
     elif kind == "participations":
@@ -62,11 +63,10 @@ def _rows_behind(request: MembershipRequest, detail: KpiDetail) -> dict[str, Any
     else:
         qs = trace.measurements_behind(org, kpi, scope, period)
     context: dict[str, Any] = {"rows_kind": kind, "rows_description": trace.rows_description(kpi)}
-    paginator = Paginator(_rows(kind, qs), ROWS_PER_PAGE)
+    paginator = Paginator(_rows(kind, qs, kpi), ROWS_PER_PAGE)
     if kind == "deals":
-        totals = qs.order_by().aggregate(n=Count("pk"), total=Sum("value"))
-        context["rows_total"] = totals["total"] or 0
-        paginator.__dict__["count"] = totals["n"]  # already counted: spares the paginator's query
+        count, context["rows_total"] = trace.totals(deals)
+        paginator.__dict__["count"] = count  # already counted: spares the paginator's query
     context["rows_page"] = paginator.get_page(request.GET.get("page"))
     return context
 

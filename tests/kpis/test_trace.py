@@ -7,15 +7,20 @@ deals are credited to the territory he sat in on the day each counts.
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from kpis import trace
 from kpis.services import rollups_recompute
 from people.models import Certification, CertificationType
+from scorecard import periods
+from territories.models import Rep, Territory
 from tests.kpis.implementations import Stored
 
 START = date(2016, 1, 1)
@@ -145,6 +150,16 @@ def test_certifications_earned_are_credited_where_the_rep_sat_that_day(acme):
         assert traced.count() == expected == stored.value(kpi, path, Q1)
 
 
+def test_deals_are_listed_newest_first_by_the_day_they_count_on(acme):
+    b = acme
+    acme_root = b.territory("Acme")
+    won = _traced(b, "won_deals", acme_root).order_by(*trace.deal_order(b.kpi("won_deals")))
+    assert [deal.close_date for deal in won] == sorted((deal.close_date for deal in won), reverse=True)
+    kpi = b.kpi("open_pipeline_count")
+    open_deals = _traced(b, "open_pipeline_count", acme_root).order_by(*trace.deal_order(kpi))
+    assert [deal.engage_date for deal in open_deals] == [d(2, 2), d(2, 1), d(1, 10), d(1, 9), d(1, 5)]
+
+
 def test_a_kpi_over_reps_or_a_formula_has_no_deal_rows(acme):
     b = acme
     assert trace.rows_kind(b.kpi("rep_turnover")) == ""
@@ -168,3 +183,88 @@ def test_open_pipeline_value_counts_a_deal_without_amount_at_its_products_list_p
         deals = trace.with_value(_traced(b, "open_pipeline_value", b.territory(path)))
         assert float(deals.aggregate(total=Sum("value"))["total"]) == expected
         assert stored.value("open_pipeline_value", path, Q1) == expected
+
+
+# --- Generated organisations: the traced rows equal the stored figures at every territory and rep ---
+
+_orgs = itertools.count()
+YEAR = date(2017, 1, 1)
+LEAVES = ["Acme/East/Boston", "Acme/East/NYC", "Acme/West/Denver", "Acme/West"]
+HOUSE = [None, "Acme/East/Boston", "Acme/East", "Acme/West/Denver", "Acme"]
+# (first territory, its first and last day, gap before the second, second territory or none)
+assignment_strategy = st.tuples(
+    st.integers(0, 3), st.integers(-60, 200), st.integers(0, 200), st.integers(1, 90), st.integers(0, 4)
+)
+generated_deal = st.tuples(
+    st.integers(0, 4),  # rep index (4: no rep)
+    st.sampled_from(["won", "lost", "engaging"]),
+    st.integers(0, 364),  # engage (else created) day of 2017
+    st.booleans(),  # engaged (else only created)
+    st.integers(0, 150),  # days to close
+    st.sampled_from([None, 10, 250, 4000]),  # amount (none: its products' list prices)
+    st.integers(0, 4),  # its own territory (house deals)
+    st.sampled_from(["none", "success", "failure"]),
+)
+
+
+def _generated(build, reps, deals):
+    b = build(slug=f"tr{next(_orgs)}")
+    for path in LEAVES:
+        b.territory(path)
+    gadget = b.product("Gadget", "Hardware", price=70)
+    people = []
+    for i, (first, start, length, gap, second) in enumerate(reps):
+        begin = YEAR + timedelta(days=start)
+        end = begin + timedelta(days=length)
+        moves = [(LEAVES[first], begin, end)]
+        if second < len(LEAVES):  # else the rep leaves for good after the first stretch
+            moves.append((LEAVES[second], end + timedelta(days=gap), None))
+        people.append(b.rep(f"Rep {i}", *moves))
+    for rep_i, stage, day, engaged, cycle, amount, house, poc in deals:
+        opened = YEAR + timedelta(days=day)
+        closed = opened + timedelta(days=cycle) if stage != "engaging" else None
+        own = HOUSE[house]
+        b.deal(
+            people[rep_i] if rep_i < len(people) else None,
+            stage,
+            engage=opened if engaged else None,
+            created_date=opened,
+            close=closed,
+            amount=amount,
+            products=[gadget] if amount is None else [],
+            territory=b.territory(own) if own else None,
+            poc=poc,
+        )
+    return b
+
+
+COUNTED = ["won_deals", "lost_deals", "open_pipeline_count", "new_opportunities", "poc_success_not_won"]
+
+
+@pytest.mark.django_db
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    reps=st.lists(assignment_strategy, min_size=1, max_size=4),
+    deals=st.lists(generated_deal, min_size=1, max_size=25),
+    period=st.sampled_from(["2017-Q1", "2017-Q2", "2017-Q3", "2017-Q4", "2017", "2018-Q1"]),
+    today=st.sampled_from([TODAY, date(2017, 8, 20)]),
+)
+def test_traced_rows_equal_the_stored_figures_with_moves_gaps_and_house_deals(
+    build, reps, deals, period, today
+):
+    assume(periods.parse(period).start <= today)  # a period not started yet has no figures
+    b = _generated(build, reps, deals)
+    stored = Stored(b.org, today)
+    scopes = list(Territory.objects.filter(org=b.org)) + list(Rep.objects.filter(org=b.org))
+    for scope in scopes:
+        if not stored.has_row(scope, period):
+            continue  # outside the data's date range: nothing stored (and not the rows' business)
+        for slug in COUNTED:
+            traced = _traced(b, slug, scope, period, today)
+            assert traced.count() == (stored.value(slug, scope, period) or 0), (slug, str(scope))
+        assert _amount(_traced(b, "won_revenue", scope, period, today)) == pytest.approx(
+            stored.value("won_revenue", scope, period) or 0
+        )
+        n, total = trace.totals(_traced(b, "open_pipeline_value", scope, period, today))
+        assert n == (stored.value("open_pipeline_count", scope, period) or 0)
+        assert float(total) == pytest.approx(stored.value("open_pipeline_value", scope, period) or 0)
