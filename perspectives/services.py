@@ -85,11 +85,3 @@ def objective_links_set(
             link.delete()
     for cause_id, effect_id in wanted - stored.keys():
         ObjectiveLink.objects.create(org_id=objective.org_id, cause_id=cause_id, effect_id=effect_id)
-
-
-@transaction.atomic
-def objective_delete(*, objective: Objective) -> None:
-    """Delete an objective that measures nothing (its KPIs go first: retire or move them)."""
-    if objective.kpis.exists():  # type: ignore[attr-defined]
-        raise ValidationError("Move or delete this objective's KPIs first: its history stays with them.")
-    objective.delete()

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 
 from . import periods
-from .models import Organization, PeriodLock, Role
+from .models import Organization, PeriodLock
 
 
 class PeriodLocked(ValidationError):
@@ -83,8 +83,3 @@ def refuse_locked_period(org: Organization, key: str, what: str) -> None:
     lock = lock_covering_period(org, key)
     if lock is not None:
         raise PeriodLocked(lock, what)
-
-
-def may_lock(role: str) -> bool:
-    """Only admins lock and unlock periods."""
-    return role == Role.ADMIN

@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from . import periods
+from . import history, periods
 from .decorators import MembershipRequest, admin_required
 from .models import PeriodLock
 from .services import period_lock, period_unlock
@@ -63,14 +63,19 @@ def period_locks(request: MembershipRequest) -> HttpResponse:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"period": exc.messages}
     context: dict[str, Any] = {
         "locks": PeriodLock.objects.filter(org=org).select_related("locked_by").order_by("-period"),
-        "history": PeriodLock.history.filter(org_id=org.pk)
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")[:HISTORY_SHOWN],
+        "history": history.entries(
+            history.newest(PeriodLock.history.filter(org_id=org.pk), HISTORY_SHOWN), _what
+        ),
         "suggestions": suggestions(org.fiscal_year_start_month, timezone.localdate()),
         "errors": errors,
         "values": values,
     }
     return render(request, "scorecard/period_locks.html", context, status=400 if errors else 200)
+
+
+def _what(record, previous) -> str:
+    verb = {history.CREATED: "Locked", history.DELETED: "Unlocked"}.get(record.history_type, "Changed")
+    return f"{verb} {record.period}"
 
 
 def _int(value: str) -> int:

@@ -29,6 +29,7 @@ from perspectives.models import Objective, Perspective
 from perspectives.services import objective_create, objective_links_set, objective_update, perspective_update
 from scorecard import history
 from scorecard.decorators import MembershipRequest, admin_required
+from scorecard.forms import add_service_errors
 from scorecard.templatetags.scorecard_format import kpi_value
 
 from .params import period_param
@@ -93,14 +94,6 @@ def _edit_page(
     return render(request, "kpis/designer_form.html", context, status=400 if form.errors else 200)
 
 
-def _apply_errors(form: BaseForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 @admin_required
 def perspective_edit(request: MembershipRequest, pk: int) -> HttpResponse:
     perspective = get_object_or_404(Perspective, org=request.membership.org, pk=pk)
@@ -140,7 +133,7 @@ def objective_edit(request: MembershipRequest, pk: int | None = None) -> HttpRes
                     )
                 objective_links_set(objective=objective, causes=data["causes"], effects=data["effects"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved {objective.name}.")
             return redirect("designer")
@@ -166,7 +159,7 @@ def kpi_edit(request: MembershipRequest, pk: int | None = None) -> HttpResponse:
             else:
                 kpi = kpi_update(kpi=kpi, reason=data["reason"], **fields)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Saved {kpi.name}: the scorecard shows the change within seconds.")
             return redirect("designer")
