@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: lint, then the suite on SQLite with eager Celery (+ browser tests), then the suite again
-# on a throwaway PostgreSQL + Redis with a real Celery worker for `worker` tests. See README.md, "Tests".
+# make test: lint, then two passes side by side (one core each): the suite on SQLite with eager Celery
+# (+ browser tests), and the suite again (without the browser tests) on a throwaway PostgreSQL + Redis
+# with a real Celery worker for `worker` tests. See README.md, "Tests".
 #
 # Environment:
 #   SCORECARD_REQUIRE_SERVICES=1  a missing service, Chromium or data set fails the run (CI sets it)
@@ -27,7 +28,12 @@ SKIPS=()   # what was not tested, and why
 ROWS=()    # step | status | seconds | detail
 SUMMARIES=()
 
+BACKGROUND=()
 cleanup() {
+    if ((${#BACKGROUND[@]})); then
+        pkill -P "${BACKGROUND[0]}" 2>/dev/null || true
+        kill "${BACKGROUND[@]}" 2>/dev/null || true
+    fi
     if [[ -n $SVC_DIR ]]; then
         scripts/services.sh stop "$SVC_DIR" || true
     fi
@@ -57,26 +63,9 @@ skip() {
     fi
 }
 
-# run_pytest NAME [env assignments...] -- pytest args...
-run_pytest() {
-    local name=$1
-    shift
-    local envs=()
-    while [[ $1 != -- ]]; do
-        envs+=("$1")
-        shift
-    done
-    shift
-    local log="$LOGDIR/$name.log" start rc
-    start=$(now)
-    echo
-    echo "=== pytest: $name pass ==="
-    set +e
-    env "${envs[@]}" "$PY" -m pytest -rfEs "$@" "${EXTRA[@]}" 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
-    set -e
-    local seconds summary status
-    seconds=$(since "$start")
+# record_pass NAME RC SECONDS: the step's row and its pytest summary line (from $LOGDIR/NAME.log)
+record_pass() {
+    local name=$1 rc=$2 seconds=$3 log="$LOGDIR/$1.log" summary status
     summary=$(grep -E '(passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s' "$log" | tail -n 1 || true)
     summary=${summary:-"(no pytest summary line; exit code $rc)"}
     case $rc in
@@ -94,6 +83,58 @@ run_pytest() {
     SUMMARIES+=("$name: $(sed -E 's/^=+ //; s/ =+$//' <<<"$summary")")
 }
 
+# split_args [env assignments...] -- pytest args...: fills ENVS (before `--`) and ARGS (after it)
+split_args() {
+    ENVS=()
+    while [[ $1 != -- ]]; do
+        ENVS+=("$1")
+        shift
+    done
+    shift
+    ARGS=("$@")
+}
+
+# run_pytest NAME [env assignments...] -- pytest args...   (in the foreground, output shown as it runs)
+run_pytest() {
+    local name=$1 start rc
+    shift
+    split_args "$@"
+    echo
+    echo "=== pytest: $name pass ==="
+    start=$(now)
+    set +e
+    env "${ENVS[@]}" "$PY" -m pytest -rfEs "${ARGS[@]}" "${EXTRA[@]}" 2>&1 | tee "$LOGDIR/$name.log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    record_pass "$name" "$rc" "$(since "$start")"
+}
+
+# start_pytest NAME [env assignments...] -- pytest args...   (in the background, output to its log;
+# finish_pytest NAME waits for it and shows the log). The two passes run side by side: one core each.
+start_pytest() {
+    local name=$1
+    shift
+    split_args "$@"
+    echo "=== pytest: $name pass started in the background (its output follows the other pass) ==="
+    (
+        start=$(now) rc=0
+        env "${ENVS[@]}" "$PY" -m pytest -rfEs "${ARGS[@]}" "${EXTRA[@]}" >"$LOGDIR/$name.log" 2>&1 || rc=$?
+        echo "$rc $(since "$start")" >"$LOGDIR/$name.rc"
+    ) &
+    BACKGROUND+=("$!")
+}
+
+finish_pytest() {
+    local name=$1 rc seconds
+    wait "${BACKGROUND[@]}" || true
+    BACKGROUND=()
+    echo
+    echo "=== pytest: $name pass (ran in the background) ==="
+    cat "$LOGDIR/$name.log"
+    read -r rc seconds <"$LOGDIR/$name.rc" || { rc=1; seconds=0; }
+    record_pass "$name" "$rc" "$seconds"
+}
+
 TOTAL_START=$(now)
 
 # --- lint --------------------------------------------------------------------------------------------
@@ -109,19 +150,16 @@ else
     fi
 fi
 
-# --- pass 1: SQLite, eager Celery, browser tests -----------------------------------------------------
+# --- the two passes, side by side ----------------------------------------------------------------
+# PostgreSQL + Redis + a real Celery worker (everything but the browser tests) in the background;
+# SQLite with eager Celery (+ browser tests) in the foreground. Each takes one of the two cores.
 if [[ ! -x $CHROMIUM ]]; then
     skip "browser tests: Chromium not found at $CHROMIUM (apt-get install chromium)"
 fi
 if [[ ! -d $DATA_DIR ]]; then
     skip "data tests (public data sets): $DATA_DIR not found (set SCORECARD_DATA_DIR)"
 fi
-run_pytest sqlite \
-    -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u REDIS_URL \
-    DJANGO_ALLOW_ASYNC_UNSAFE=true \
-    -- -m "not postgres and not worker"
-
-# --- pass 2: PostgreSQL + Redis + real worker --------------------------------------------------------
+PG_RUNNING=0
 if [[ ${SCORECARD_SERVICES:-1} == 0 ]]; then
     skip "PostgreSQL + Redis pass (postgres and worker tests): SCORECARD_SERVICES=0"
 elif ! missing=$(scripts/services.sh check); then
@@ -133,16 +171,28 @@ else
         ROWS+=("start PostgreSQL + Redis|ok|$(since "$start")|")
         # shellcheck disable=SC1091
         source "$SVC_DIR/env"
-        run_pytest postgres \
+        start_pytest postgres \
             DATABASE_URL="$DATABASE_URL" CELERY_BROKER_URL="$CELERY_BROKER_URL" \
             CELERY_RESULT_BACKEND="$CELERY_RESULT_BACKEND" REDIS_URL="$REDIS_URL" \
-            -- -m "not browser"
+            -- -m "not browser and not single_pass"
+        PG_RUNNING=1
     else
         banner "PostgreSQL/Redis were found but did not start (see above): postgres and worker tests NOT RUN"
         ROWS+=("start PostgreSQL + Redis|FAILED|$(since "$start")|")
         SKIPS+=("PostgreSQL + Redis pass: the services did not start")
         FAILED=1
     fi
+fi
+
+run_pytest sqlite \
+    -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u REDIS_URL \
+    DJANGO_ALLOW_ASYNC_UNSAFE=true \
+    -- -m "not postgres and not worker"
+
+if [[ $PG_RUNNING == 1 ]]; then
+    finish_pytest postgres
+fi
+if [[ -n $SVC_DIR ]]; then
     start=$(now)
     scripts/services.sh stop "$SVC_DIR" || true
     SVC_DIR=""

@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.single_pass  # subprocesses with settings of their own: once is enough
+
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> dict[str, str]:

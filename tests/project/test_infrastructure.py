@@ -152,6 +152,7 @@ def run_probe(tmp_path: Path, *, require: bool) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.single_pass
 def test_require_services_turns_service_and_data_skips_into_failures(tmp_path):
     """The CI guard: a postgres/worker/browser/data test that would be skipped fails instead."""
     returncode, out = run_probe(tmp_path, require=True)
@@ -166,6 +167,7 @@ def test_require_services_turns_service_and_data_skips_into_failures(tmp_path):
     assert "SKIPPED [1] test_probe.py" in out and "ordinary skip stays a skip" in out, out
 
 
+@pytest.mark.single_pass
 def test_without_require_services_missing_services_and_data_are_skips(tmp_path):
     returncode, out = run_probe(tmp_path, require=False)
 

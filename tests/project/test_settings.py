@@ -43,6 +43,8 @@ print(json.dumps({
 }))
 """
 
+pytestmark = pytest.mark.single_pass  # subprocesses with settings of their own: once is enough
+
 
 def _clean_env() -> dict[str, str]:
     """This process's environment without the app's configuration (nor pytest-playwright's async flag,
