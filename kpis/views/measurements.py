@@ -103,7 +103,7 @@ def _context(request: MembershipRequest, grid: EntryGrid, **extra: Any) -> dict[
         "grid": grid,
         "locked": grid.lock is not None,
         "lock_message": locks.lock_message(grid.lock, WHAT) if grid.lock else "",
-        "territory_choices": territory_choices(request, grid.territory),
+        "territory_choices": territory_choices(request, grid.territory, grid.period),
         "post_url": request.get_full_path(),
         "is_admin": request.membership.role == Role.ADMIN,
         **extra,

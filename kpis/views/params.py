@@ -52,9 +52,25 @@ def scope_param(request: MembershipRequest, *, own_rep_first: bool = False) -> T
     return territory_param(request)
 
 
-def territory_choices(request: MembershipRequest, selected: Territory) -> list[tuple[int, str, bool]]:
+def territory_choices(
+    request: MembershipRequest,
+    selected: Territory | None,
+    period: periods.Period,
+    territories: list[Territory] | None = None,
+) -> list[tuple[int, str, bool]]:
     """The territories the user sees, in tree order and indented by depth, for a territory picker:
-    (id, label, whether it is ``selected``)."""
-    territories = list(access.visible_territories(request.membership).order_by("path"))
+    (id, label, whether it is ``selected``). A territory retired before the period began has no
+    figures in it and is left out (unless it is the one selected); one retired during it says so."""
+    if territories is None:
+        territories = list(access.visible_territories(request.membership).order_by("path"))
     top = min((t.depth for t in territories), default=1)
-    return [(t.pk, "\u00a0\u00a0" * (t.depth - top) + t.name, t.pk == selected.pk) for t in territories]
+    choices = []
+    for t in territories:
+        chosen = selected is not None and t.pk == selected.pk
+        if t.retired_on is not None and t.retired_on <= period.start and not chosen:
+            continue
+        label = "\u00a0\u00a0" * (t.depth - top) + t.name
+        if t.retired_on is not None:
+            label += f" (retired {t.retired_on:%Y-%m-%d})"
+        choices.append((t.pk, label, chosen))
+    return choices

@@ -36,7 +36,7 @@ from scorecard.templatetags.scorecard_format import kpi_value
 from territories.models import Rep, Territory, TerritoryAssignment
 
 from .notes import notes_panel, subject_for
-from .params import period_param, scope_param
+from .params import period_param, scope_param, territory_choices
 
 COMPARISONS = {"previous": "previous period", "last_year": "same period last year"}
 SPARK_PERIODS = 8
@@ -268,7 +268,13 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
     reps: list[Rep] = []
     reps_unlisted = 0
     if isinstance(scope, Territory):
-        children = [t for t in territories if t.depth == scope.depth + 1 and t.path.startswith(scope.path)]
+        children = [
+            t
+            for t in territories
+            if t.depth == scope.depth + 1
+            and t.path.startswith(scope.path)
+            and (t.retired_on is None or t.retired_on > period.start)  # else no figures in the period
+        ]
         reps = _reps_in(m, scope, period)
         if children and len(reps) > REPS_LISTED:
             reps, reps_unlisted = [], len(reps)
@@ -300,7 +306,6 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
         for group in card.perspectives
     ]
     compared_period = period.previous() if compare == "previous" else period.last_year()
-    depth0 = min((t.depth for t in territories), default=1)
     outline = [(o.objective, [kpi for kpi, _row in o.kpis]) for g in card.perspectives for o in g.objectives]
     extra = _rep_parts(m.org, scope, period, card, today, detail_query) if isinstance(scope, Rep) else {}
     if m.role == Role.REP and m.rep is not None:  # a rep's own home: what needs their attention
@@ -331,14 +336,7 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
         "sections": sections,
         "crumbs": crumbs,
         "home_territory": home_territory,
-        "territory_choices": [
-            (
-                t.pk,
-                "\u00a0\u00a0" * (t.depth - depth0) + t.name,
-                home_territory is not None and t.pk == home_territory.pk,
-            )
-            for t in territories
-        ],
+        "territory_choices": territory_choices(request, home_territory, period, territories),
         "children": [
             Drill(t.name, link(territory=t.pk), c.rolled)
             for t, c in zip(children, cards[1 : 1 + len(children)], strict=True)

@@ -200,7 +200,7 @@ def _context(request: MembershipRequest, grid: TargetGrid, **extra: Any) -> dict
         "rows": rows,
         "locked": grid.lock is not None,
         "lock_message": locks.lock_message(grid.lock, WHAT) if grid.lock else "",
-        "territory_choices": territory_choices(request, grid.territory),
+        "territory_choices": territory_choices(request, grid.territory, grid.period),
         "post_url": request.get_full_path(),
         "all_kpis_query": _query(request.GET, kpi=None),
         "is_admin": request.membership.role == Role.ADMIN,

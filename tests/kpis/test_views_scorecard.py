@@ -192,6 +192,33 @@ def test_every_control_is_a_real_link_or_get_form_beside_htmx(stored, login, wor
     assert '<label class="picker__label" for="territory-picker">Territory</label>' in html
 
 
+def _picker_options(html: str) -> list[str]:
+    start = html.index('id="territory-picker"')
+    block = html[start : html.index("</select>", start)]
+    return [label.replace("\u00a0", "").strip() for label in re.findall(r"<option [^>]*>([^<]*)</option>", block)]
+
+
+def test_a_territory_retired_before_the_period_is_left_out_of_the_picker_and_the_drill_down(
+    stored, login, world
+):
+    """Lisbon was retired on 2024-01-01: it has no figures in 2024-Q2 and is not offered there; in
+    2024-Q1 (retired that day, so nothing in it either) likewise; in 2023-Q4 it is offered, saying so."""
+    lisbon = territory_child_create(parent=world.territories["iberia"], name="Lisbon")
+    lisbon.retired_on = date(2024, 1, 1)
+    lisbon.save()
+    client = login("admin")
+    iberia = world.territories["iberia"].pk
+    for period in ("2024-Q1", "2024-Q2"):
+        html = _html(client.get(URL, {"period": period, "territory": iberia}))
+        assert "Lisbon" not in _picker_options(html), period
+        assert "Lisbon" not in html[html.index('id="sc-below"') :], period
+    earlier = _html(client.get(URL, {"period": "2023-Q4", "territory": iberia}))
+    assert "Lisbon (retired 2024-01-01)" in _picker_options(earlier)
+    assert "Lisbon" in earlier[earlier.index('id="sc-below"') :]
+    chosen = _html(client.get(URL, {"period": "2024-Q2", "territory": lisbon.pk}))
+    assert "Lisbon (retired 2024-01-01)" in _picker_options(chosen), "the territory shown stays in its picker"
+
+
 # --- drill-down ---------------------------------------------------------------------------------------
 
 
