@@ -17,6 +17,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,7 +31,7 @@ from perspectives.models import Objective
 from scorecard import access, periods
 from scorecard.decorators import MembershipRequest, membership_required
 from scorecard.models import Membership, Role
-from territories.models import Rep, Territory
+from territories.models import Rep, Territory, TerritoryAssignment
 
 # Objectives in order, each with its active KPIs: what a note can be about.
 Outline = Sequence[tuple[Objective, Sequence[KPI]]]
@@ -115,13 +116,26 @@ def _query(subject: dict[str, Any], *, scope_only: bool = False) -> str:
 
 
 def _owners(m: Membership, subject: dict[str, Any]) -> list:
-    """Who may own an action item: the organisation's admins and managers, and the rep concerned."""
-    users = get_user_model().objects.filter(
-        memberships__org=m.org, memberships__role__in=[Role.ADMIN, Role.MANAGER]
+    """Who may own an action item: the active members who can see what it is about — the
+    organisation's admins, the managers of its territory or of one above it (for a rep: of a territory
+    the rep was ever assigned to), and the rep concerned."""
+    rep, territory = subject["rep"], subject["territory"]
+    if rep is not None:  # a manager of a territory at or above one the rep was assigned to
+        manages = Exists(
+            TerritoryAssignment.objects.filter(
+                rep=rep, territory__org=m.org, territory__path__startswith=OuterRef("territory__path")
+            )
+        )
+    else:
+        path = territory.path if territory is not None else ""
+        above = [path[:end] for end in range(Territory.steplen, len(path) + 1, Territory.steplen)]
+        manages = Q(territory__path__in=above)
+    members = Membership.objects.filter(org=m.org, active=True, user__is_active=True).filter(
+        Q(role=Role.ADMIN) | (Q(role=Role.MANAGER) & manages)
     )
-    rep = subject["rep"]
+    users = get_user_model().objects.filter(pk__in=members.values("user_id"))
     if rep is not None and rep.user_id:
-        users = users | get_user_model().objects.filter(pk=rep.user_id)
+        users = users | get_user_model().objects.filter(pk=rep.user_id, is_active=True)
     return list(users.distinct().order_by("first_name", "last_name", "username"))
 
 

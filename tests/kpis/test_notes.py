@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -11,7 +12,8 @@ from django.urls import reverse
 from kpis.models import KPI, Note, NoteKind
 from kpis.selectors import notes_about, visible_notes
 from kpis.services import note_create, note_done_set
-from scorecard.models import Membership
+from scorecard.models import Membership, Role
+from tests.factories import MembershipFactory, UserFactory
 
 pytest_plugins = ["tests.conftest_personas"]
 
@@ -293,3 +295,22 @@ def test_an_action_item_without_owner_or_author_is_listed_and_overdue_shows(worl
     assert "Owner: nobody yet · due 31 Jan 2020" in html
     assert "a former user" in html
     assert 'note__state--overdue">overdue<' in html
+
+
+def _owner_options(html: str) -> list[str]:
+    start = html.index('name="owner"')
+    return re.findall(
+        r"<option value=\"\d+\"[^>]*>([^<]+)</option>", html[start : html.index("</select>", start)]
+    )
+
+
+def test_an_action_items_owner_is_someone_who_can_see_what_it_is_about(world, login):
+    """About Nora (Stockholm, in Nordics): the admin, Nordics' manager and Nora herself — not Iberia's
+    manager, who cannot see her, nor a deactivated admin."""
+    gone = UserFactory.create(username="gone", first_name="Gone", last_name="Admin")
+    MembershipFactory.create(user=gone, org=world.org, role=Role.ADMIN, active=False)
+    html = login("manager").get(URL, {"period": PERIOD, "rep": world.reps["nora"].pk}).content.decode()
+    assert _owner_options(html) == ["Ada Admin", "Manny Manager", "Nora Nordin"]
+    madrid = {"period": PERIOD, "territory": world.territories["madrid"].pk}
+    html = login("other_manager").get(URL, madrid).content.decode()
+    assert _owner_options(html) == ["Ada Admin", "Isabel Ibarra"]

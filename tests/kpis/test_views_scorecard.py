@@ -195,7 +195,9 @@ def test_every_control_is_a_real_link_or_get_form_beside_htmx(stored, login, wor
 def _picker_options(html: str) -> list[str]:
     start = html.index('id="territory-picker"')
     block = html[start : html.index("</select>", start)]
-    return [label.replace("\u00a0", "").strip() for label in re.findall(r"<option [^>]*>([^<]*)</option>", block)]
+    return [
+        label.replace("\u00a0", "").strip() for label in re.findall(r"<option [^>]*>([^<]*)</option>", block)
+    ]
 
 
 def test_a_territory_retired_before_the_period_is_left_out_of_the_picker_and_the_drill_down(
