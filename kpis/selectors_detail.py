@@ -213,7 +213,8 @@ def process_chart(org: Organization, kpi: KPI, scope: Scope, last: Point) -> Pro
     if projected:
         values[-1] = last.figures["projected"]
     first = xmr.history_start(values)
-    return ProcessChart(periods[first:], xmr.chart(values[first:]), projected)
+    floor = xmr.floor(kpi.unit, kpi.transform, kpi.source)
+    return ProcessChart(periods[first:], xmr.chart(values[first:], floor), projected)
 
 
 def kpi_detail(org: Organization, kpi: KPI, scope: Scope, period: P.Period, *, today: date) -> KpiDetail:

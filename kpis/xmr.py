@@ -35,6 +35,7 @@ class Limits:
     moving_range: float  # mean moving range
     lower: float
     upper: float
+    floored: bool = False  # the lower limit stopped at the values' natural boundary
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,30 @@ class Chart:
         return bool(self.points[-1].signal)
 
 
-def limits(values: Sequence[float]) -> Limits | None:
-    """Natural process limits of the values (None with fewer than ``MIN_PERIODS``)."""
+# Units whose plain values cannot go below zero (money won, counts, rates, days): their lower limit
+# stops at zero, a natural boundary, instead of reading "−$3,706".
+NON_NEGATIVE_UNITS = frozenset({"currency", "count", "fraction", "days"})
+
+
+def floor(unit: str, transform: str, source: str) -> float | None:
+    """The natural lower boundary of a KPI's values: 0 for a plain value of a non-negative unit from a
+    metric or manual entry; None (no boundary) for a % change or a formula, which may go negative."""
+    if transform == "value" and source != "formula" and unit in NON_NEGATIVE_UNITS:
+        return 0.0
+    return None
+
+
+def limits(values: Sequence[float], floor: float | None = None) -> Limits | None:
+    """Natural process limits of the values (None with fewer than ``MIN_PERIODS``); the lower one no
+    lower than ``floor`` when the values have a natural boundary."""
     if len(values) < MIN_PERIODS:
         return None
     mean = sum(values) / len(values)
     ranges = [abs(b - a) for a, b in zip(values, values[1:], strict=False)]
     moving_range = sum(ranges) / len(ranges)
-    return Limits(mean, moving_range, mean - SCALING * moving_range, mean + SCALING * moving_range)
+    lower = mean - SCALING * moving_range
+    floored = floor is not None and lower < floor
+    return Limits(mean, moving_range, floor if floored else lower, mean + SCALING * moving_range, floored)
 
 
 def history_start(series: Sequence[float | None]) -> int:
@@ -78,11 +95,11 @@ def history_start(series: Sequence[float | None]) -> int:
     return next((i for i, v in enumerate(series) if v), len(series))
 
 
-def chart(series: Sequence[float | None]) -> Chart:
+def chart(series: Sequence[float | None], floor: float | None = None) -> Chart:
     """Each value of the series with its signal, against limits computed from the values present (a
-    missing value neither counts in the limits nor breaks a run)."""
+    missing value neither counts in the limits nor breaks a run); ``floor`` as for ``limits``."""
     present = [v for v in series if v is not None]
-    found = limits(present)
+    found = limits(present, floor)
     if found is None:
         return Chart(None, [Point(v, "") for v in series])
     points = []
@@ -141,7 +158,12 @@ def reading(chart: Chart, fmt: Callable[[float], str], *, projected: bool = Fals
     span = f"{fmt(found.lower)}{joint}{fmt(found.upper)}"
     basis = (
         f"Natural process limits {span}: the mean {fmt(found.mean)} ± {SCALING} × the mean moving "
-        f"range {fmt(found.moving_range)}, from {chart.count} periods."
+        f"range {fmt(found.moving_range)}, from {chart.count} periods"
+        + (
+            f"; the lower limit stops at {fmt(found.lower)}, below which the values cannot go."
+            if found.floored
+            else "."
+        )
     )
     last = chart.points[-1]
     if last.value is None:

@@ -169,7 +169,12 @@ def change(kpi: KPI, row: dict, compare: str) -> tuple[float | None, str, str, s
 
 
 def signal_or_noise(
-    values: Sequence[float | None], row: dict, live: bool, unit: str, currency: str
+    values: Sequence[float | None],
+    row: dict,
+    live: bool,
+    unit: str,
+    currency: str,
+    floor: float | None = None,
 ) -> xmr.Reading | None:
     """Whether the period's value is a signal or routine variation, judged by an XmR chart of the KPI's
     ``values`` over the last periods of the kind (oldest first, the period's own last). A live period
@@ -180,7 +185,7 @@ def signal_or_noise(
     projected = live and row["projected"] is not None
     judged = [*values[:-1], row["projected"]] if projected else list(values)
     judged = judged[xmr.history_start(judged) :]
-    return xmr.reading(xmr.chart(judged), lambda v: shown(v, unit, currency), projected=projected)
+    return xmr.reading(xmr.chart(judged, floor), lambda v: shown(v, unit, currency), projected=projected)
 
 
 def _line(
@@ -210,7 +215,9 @@ def _line(
         tone=tone,
         spark=spark(values, labels, kpi.name, kpi.unit, currency) if has_history else None,
         detail_query=detail_query,
-        signal=signal_or_noise(every, row, live, kpi.unit, currency),
+        signal=signal_or_noise(
+            every, row, live, kpi.unit, currency, xmr.floor(kpi.unit, kpi.transform, kpi.source)
+        ),
     )
 
 

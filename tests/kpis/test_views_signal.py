@@ -156,15 +156,16 @@ def test_too_little_history_says_so_and_each_period_kind_counts_its_own(world, l
     # Months: the deals closed on 2023-02-10, 05-11, 08-10 and 11-10, then 2024-03-01, so 2023-02 ..
     # 2024-03 are stored: 3,0,0,3,0,0,3,0,0,3,0,0,0,2 (thousands), 14 months.
     # X̄ = 14 / 14 = 1; moving ranges 3,0,3,3,0,3,3,0,3,3,0,0,2 → mR̄ = 23 / 13 = 1.7692;
-    # 2.66 × 1.7692 = 4.7062: limits −3.7062 .. 5.7062; 2 is within, no run of 8 (at most 3 below).
+    # 2.66 × 1.7692 = 4.7062: limits −3.7062 .. 5.7062, the lower one stopping at 0 (won revenue
+    # cannot go below); 2 is within, no run of 8 (at most 3 below).
     assert _signal_label(client, world, "2024-03") == "routine variation"
     html, figure = _detail(client, world, "2024-03")
     assert figure is not None
     traces = _traces(figure)
     assert traces["Value"]["x"][0] == "2023-02" and len(traces["Value"]["x"]) == 14
     assert traces["Upper limit"]["y"][0] == pytest.approx(1000 + 2.66 * 23_000 / 13)
-    assert traces["Lower limit"]["y"][0] == pytest.approx(1000 - 2.66 * 23_000 / 13)
-    assert _reading(html) == "The last value is routine variation: within -$3,706 to $5,706, no run of 8."
+    assert traces["Lower limit"]["y"][0] == 0
+    assert _reading(html) == "The last value is routine variation: within $0–$5,706, no run of 8."
 
 
 def test_a_live_period_is_judged_on_its_projection_not_its_actual_so_far():

@@ -109,3 +109,35 @@ def test_history_starts_at_the_first_value_that_is_neither_missing_nor_zero():
     assert xmr.history_start([None, 0, 0.0, None, 5, 0, 3]) == 4
     assert xmr.history_start([0, 0]) == 2
     assert xmr.history_start([7]) == 0
+
+
+def test_a_lower_limit_below_a_natural_boundary_stops_at_it():
+    """Counts 1, 9, 1, 9, …: mean 5, mean moving range 8, limits 5 ± 21.28 → −16.28 and 26.28; a count
+    cannot go below 0, so the lower limit is 0 and a 0 is not a signal."""
+    values = [1.0, 9.0] * 6
+    assert xmr.limits(values).lower == pytest.approx(5 - 2.66 * 8)
+    bounded = xmr.limits(values, floor=0.0)
+    assert (bounded.lower, bounded.upper) == (0.0, pytest.approx(5 + 2.66 * 8))
+    assert xmr.chart([*values, 0.0], floor=0.0).points[-1].signal == ""
+    reading = xmr.reading(xmr.chart(values, floor=0.0), lambda v: f"{v:.0f}")
+    assert reading.basis == (
+        "Natural process limits 0–26: the mean 5 ± 2.66 × the mean moving range 8, from 12 periods; "
+        "the lower limit stops at 0, below which the values cannot go."
+    )
+
+
+@pytest.mark.parametrize(
+    ("unit", "transform", "source", "expected"),
+    [
+        ("currency", "value", "metric", 0.0),
+        ("count", "value", "manual", 0.0),
+        ("fraction", "value", "metric", 0.0),
+        ("days", "value", "metric", 0.0),
+        ("currency", "pct_previous", "metric", None),  # a % change goes negative
+        ("currency", "value", "formula", None),  # so may a formula (a difference)
+        ("number", "value", "manual", None),
+        ("score", "value", "manual", None),
+    ],
+)
+def test_which_kpis_have_a_floor_of_zero(unit, transform, source, expected):
+    assert xmr.floor(unit, transform, source) == expected
