@@ -6,6 +6,7 @@ Locks are checked when writing (``sync_inputs``), where it is known whether a ro
 
 from __future__ import annotations
 
+from kpis import units
 from kpis.models import KPI, Source
 from scorecard import periods
 from scorecard.models import Organization
@@ -101,6 +102,12 @@ class MeasurementRows(_ScopedRows):
             "value", places=PLACES, limit_digits=DIGITS, required=True, what="the value"
         )
         note = check.name("note", field="note", what="the note", required=False)
+        if scope is not None and value is not None:  # within the KPI's range, as the grid checks it
+            kpi = self.kpis[scope.kpi]
+            try:
+                units.check_range(value, units.entry_range(kpi.unit, kpi.min_value, kpi.max_value), kpi.name)
+            except units.EntryError as exc:
+                check.add(str(exc), "value")
         if errors.total > before or scope is None or value is None or not self.first(check, scope):
             return
         self.records[scope] = MeasurementRecord(row=row.number, value=value, note=note)

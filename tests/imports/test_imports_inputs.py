@@ -227,3 +227,27 @@ def test_a_dry_run_counts_what_would_change_and_writes_nothing(acme, tmp_path):
         assert (result.counts.created, result.counts.updated, result.counts.unchanged) == (3, 0, 0)
     assert not Target.objects.filter(org=acme).exists()
     assert not Measurement.objects.filter(org=acme).exists()
+
+
+def test_a_value_outside_the_kpis_range_is_a_row_error_also_in_a_dry_run(acme, tmp_path):
+    """NPS runs from −100 to 100 and CSAT from 0 to 100 (their scales): the check names the row, as
+    the grid does, before anything is written — a dry run too."""
+    from imports.errors import ImportFailed
+    from imports.options import ImportOptions
+    from imports.services_inputs import measurements_import
+
+    rows = [
+        {"kpi": "nps", "territory": "Acme", "period": "2017-Q1", "value": "-100"},
+        {"kpi": "nps", "territory": "Acme/East", "period": "2017-Q1", "value": "140"},
+        {"kpi": "csat", "rep": "Alice Smith", "period": "2017-02", "value": "-1"},
+    ]
+    path = write_csv(tmp_path / "m.csv", rows, MEASUREMENT_COLUMNS)
+    expected = [
+        "row 3, column value: Net promoter score is between -100 and 100: 140 is outside it.",
+        "row 4, column value: Customer satisfaction (CSAT) is between 0 and 100: -1 is outside it.",
+    ]
+    with pytest.raises(ImportFailed) as refused:
+        measurements_import(org_slug="acme", path=path, options=ImportOptions(dry_run=True))
+    assert refused.value.lines() == expected
+    assert rejected("import_measurements", path) == expected
+    assert not Measurement.objects.filter(org=acme).exists()
