@@ -263,9 +263,11 @@ class OpportunityRules:
         products: set[str],
         unknown: UnknownNames | None = None,
         create_missing: bool = False,
+        retired: dict[str, date] | None = None,
     ) -> None:
         self.reps = reps
         self.products = products
+        self.retired = retired or {}  # product name -> the day it is no longer sold from
         self.unknown = unknown if unknown is not None else UnknownNames()
         self.create_missing = create_missing
 
@@ -274,8 +276,14 @@ class OpportunityRules:
         cls, org: Organization | None, *, unknown: UnknownNames | None = None, create_missing: bool = False
     ) -> OpportunityRules:
         names = RepNames.for_org(org, unknown=unknown, create_missing=create_missing)
-        products = set(Product.objects.filter(org=org).values_list("name", flat=True)) if org else set()
-        return cls(reps=names.known, products=products, unknown=names.unknown, create_missing=create_missing)
+        rows = list(Product.objects.filter(org=org).values_list("name", "retired_on")) if org else []
+        return cls(
+            reps=names.known,
+            products={name for name, _ in rows},
+            unknown=names.unknown,
+            create_missing=create_missing,
+            retired={name: day for name, day in rows if day is not None},
+        )
 
     def clean(
         self, row: Row, errors: ErrorList, *, file: str | None = None, labels: dict[str, str] | None = None
@@ -300,6 +308,7 @@ class OpportunityRules:
         poc = _poc(check)
         play = _name(check, "strategic_play")
         deliverables = _deliverable_names(check)
+        self._not_retired(check, products, dates["created_date"])
         if errors.total > before:
             return None
         return OpportunityRecord(
@@ -325,6 +334,17 @@ class OpportunityRules:
         """The ``rep`` and ``identified_by`` names; each must be a known rep (or one to create)."""
         names = RepNames(self.reps, unknown=self.unknown, create_missing=self.create_missing)
         return {column: names.check(check, column) for column in ("rep", "identified_by")}
+
+    def _not_retired(self, check: RowCheck, products: tuple[str, ...], created: date | None) -> None:
+        """A deal opened on or after a product's retirement cannot name it (older deals keep theirs)."""
+        for product in products:
+            retired = self.retired.get(product)
+            if retired is not None and created is not None and created >= retired:
+                check.add(
+                    f"product {product!r} is retired from {retired:%Y-%m-%d}: a deal created on "
+                    f"{created:%Y-%m-%d} cannot name it",
+                    "products",
+                )
 
     def _product_names(self, check: RowCheck) -> tuple[str, ...]:
         products = split_list(check.row.values.get("products"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +12,7 @@ from django.core.management.base import CommandError
 
 from imports.errors import ImportFailed
 from imports.services import opportunities_import, reps_import
+from sales.models import Opportunity, Product
 from scorecard.models import Organization
 
 from .helpers import REP_COLUMNS, opportunity_rows, org_checksum, org_counts, write_csv, write_xlsx
@@ -42,6 +44,25 @@ def test_unknown_identified_by_rep(acme, tmp_path):
 def test_unknown_product(acme, tmp_path):
     path = write_csv(tmp_path / "o.csv", opportunity_rows({}, {"products": "Widget; Sprocket"}))
     assert rejected(acme, path) == ["row 3, column products: unknown product 'Sprocket'"]
+
+
+def test_a_deal_opened_after_its_product_was_retired_cannot_name_it(acme, tmp_path):
+    """Gadget is retired from 2017-02-01: the deal opened on 2017-01-10 keeps it, the one opened that
+    day cannot name it."""
+    Product.objects.filter(org=acme, name="Gadget").update(retired_on=date(2017, 2, 1))
+    rows = opportunity_rows(
+        {"products": "Gadget"},
+        {"products": "Widget; Gadget", "created_date": "2017-02-01", "engage_date": "2017-02-02"},
+    )
+    path = write_csv(tmp_path / "o.csv", rows)
+    assert rejected(acme, path) == [
+        "row 3, column products: product 'Gadget' is retired from 2017-02-01: a deal created on 2017-02-01 "
+        "cannot name it"
+    ]
+    path = write_csv(tmp_path / "o.csv", rows[:1])
+    call_command("import_opportunities", str(path), "--org", acme.slug, stdout=io.StringIO())
+    deal = Opportunity.objects.get(org=acme, external_id="OPP-1")
+    assert [p.name for p in deal.products.all()] == ["Gadget"]
 
 
 def test_unparsable_date(acme, tmp_path):
