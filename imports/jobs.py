@@ -12,9 +12,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -122,6 +124,7 @@ def job_map(*, job: ImportJob, mapping: Mapping[str, str], user: Any = None) -> 
     """Step 2: the file's column for each import column (blank: not in the file), remembered for the
     organisation's next file of this kind; then the check."""
     _refuse_unless(job, JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED)
+    _refuse_without_file(job)
     kind = KINDS[job.kind]
     chosen = {column: (mapping.get(column) or "").strip() for column in kind.columns}
     problems: dict[str, str] = {}
@@ -151,6 +154,7 @@ def job_check(*, job: ImportJob, create_missing: bool | None = None) -> ImportJo
     """Step 3: a dry run of the whole import (validated and written, then rolled back) — its row
     errors, the unknown reps and products it names, and what it would create, update or leave."""
     _refuse_unless(job, JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED)
+    _refuse_without_file(job)
     if create_missing is not None:
         job.create_missing = create_missing
     _reset(job, JobStatus.CHECKED)
@@ -169,6 +173,7 @@ def job_check(*, job: ImportJob, create_missing: bool | None = None) -> ImportJo
 def job_start(*, job: ImportJob) -> ImportJob:
     """Step 4: queue the import of a checked file without errors; a Celery task runs it."""
     _refuse_unless(job, JobStatus.CHECKED)
+    _refuse_without_file(job)
     if job.error_total:
         raise ValidationError("Fix the errors first: upload a corrected file.")
     job.status, job.progress, job.rows_done = JobStatus.QUEUED, 0, 0
@@ -292,3 +297,26 @@ def _refuse_unless(job: ImportJob, *statuses: str) -> None:
         raise ValidationError(
             f"This import is {job.get_status_display().lower()}; start a new one to change it."
         )
+
+
+def _refuse_without_file(job: ImportJob) -> None:
+    if job.file_size and not job.content:
+        raise ValidationError(EXPIRED_MESSAGE.format(days=settings.SCORECARD_IMPORT_KEEP_DAYS))
+
+
+EXPIRED_MESSAGE = "The file of this import is no longer kept (uploads are kept {days} days): upload it again."
+
+
+def jobs_expire(now: datetime | None = None) -> int:
+    """Drop the file of every import not imported within ``SCORECARD_IMPORT_KEEP_DAYS`` of its upload
+    (columns to map, checked, failed: up to 10 MB each); the job itself, with who uploaded what and its
+    errors, stays. An imported job's file is dropped when it finishes. Returns how many were dropped."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.SCORECARD_IMPORT_KEEP_DAYS)
+    return (
+        ImportJob.objects.filter(
+            created_at__lt=cutoff, status__in=[JobStatus.UPLOADED, JobStatus.CHECKED, JobStatus.FAILED]
+        )
+        .exclude(content=b"")
+        .update(content=b"")
+    )

@@ -161,6 +161,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
+    "expire-import-files": {
+        "task": "imports.tasks.import_jobs_expire",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 60 * 60},
+    },
     "nightly-full-recompute": {
         "task": "kpis.tasks.recompute_all_nightly",
         "schedule": crontab(hour=int(os.environ.get("NIGHTLY_RECOMPUTE_HOUR", "2")), minute=0),
@@ -272,6 +277,8 @@ SCORECARD_IMPORT_MAX_UNCOMPRESSED_BYTES = int(
 SCORECARD_IMPORT_MAX_SHARED_STRINGS_BYTES = int(
     os.environ.get("SCORECARD_IMPORT_MAX_SHARED_STRINGS_BYTES", "") or 32 * _MB
 )
+# An upload not imported within this many days loses its file (the job's record stays).
+SCORECARD_IMPORT_KEEP_DAYS = int(os.environ.get("SCORECARD_IMPORT_KEEP_DAYS", "") or 7)
 SCORECARD_IMPORT_MAX_ROWS = int(os.environ.get("SCORECARD_IMPORT_MAX_ROWS", "") or 1_000_000)
 
 SCORECARD_DATA_DIR = Path(os.environ.get("SCORECARD_DATA_DIR", "") or BASE_DIR.parent / "shared" / "data")

@@ -432,3 +432,36 @@ def test_a_corrected_file_without_a_mapped_column_goes_back_to_the_mapping(world
     assert job.status == JobStatus.UPLOADED
     assert (job.mapping["amount"], job.mapping["rep"]) == ("", "rep")
     assert "Value" in job.headers
+
+
+def test_an_upload_left_unimported_loses_its_file_after_the_keeping_time(world, login, settings):
+    """Uploads are kept 7 days (SCORECARD_IMPORT_KEEP_DAYS); a daily beat task drops the file of older
+    ones not imported, keeping the job; the wizard then asks for the file again, and a new upload works."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from imports.jobs import jobs_expire
+    from scorecard.celery import app
+
+    client = login("admin")
+    old = job_of(upload(client, csv_bytes([deal(1)])))
+    act(client, old, "map", **mapping_form(old))
+    fresh = job_of(upload(client, csv_bytes([deal(2)])))
+    ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+
+    assert jobs_expire() == 1
+    assert jobs_expire() == 0  # nothing left to drop
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (old.content, old.status, old.file_name) == (b"", JobStatus.CHECKED, "deals.csv")
+    assert fresh.content != b""
+    response = act(client, old, "start")
+    assert response.status_code == 400
+    assert "no longer kept (uploads are kept 7 days): upload it again" in response.content.decode()
+
+    act(client, old, "file", file=SimpleUploadedFile("deals.csv", csv_bytes([deal(1)])))
+    old.refresh_from_db()
+    assert (old.status, old.error_total, old.counts["created"]) == (JobStatus.CHECKED, 0, 1)
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "imports.tasks.import_jobs_expire" in schedule and "imports.tasks.import_jobs_expire" in app.tasks
