@@ -142,3 +142,14 @@ def test_a_manager_writes_a_coaching_note_on_a_reps_scorecard_in_place(
     panel = page.get_by_role("region", name="Coaching notes and action items")
     panel.get_by_role("button", name="Reopen (Book two POCs)").wait_for()
     assert_accessible(page)
+
+
+def test_the_definitions_page_fits_a_phone_its_kpi_tables_scrolling_in_place(
+    transactional_db, world, live_server, page
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "vic")
+    page.goto(f"{live_server.url}/definitions/")
+    assert page.locator('.table-wrap[role="region"][aria-label^="KPIs of "]').count() >= 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)

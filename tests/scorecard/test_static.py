@@ -52,3 +52,15 @@ def test_every_css_block_is_closed_at_the_top_level():
         depth += line.count("{") - line.count("}")
         assert depth >= 0, f"line {number} closes a block that was never opened"
     assert depth == 0
+
+
+def test_every_scrolling_table_can_be_reached_by_keyboard_and_is_named():
+    """A region that scrolls must take focus (axe: scrollable-region-focusable) and say what it holds."""
+    root = Path(__file__).resolve().parents[2] / "templates"
+    missing = [
+        f"{path.relative_to(root)}: {tag}"
+        for path in sorted(root.rglob("*.html"))
+        for tag in re.findall(r'<div class="table-(?:scroll|wrap)[^"]*"[^>]*>', path.read_text())
+        if not all(part in tag for part in ('tabindex="0"', 'role="region"', "aria-label"))
+    ]
+    assert not missing, missing
