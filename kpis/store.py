@@ -37,7 +37,7 @@ from scorecard import periods as P
 from scorecard.models import Organization
 
 from . import scoring
-from .models import KPI, RollupRun, ScopeRollup
+from .models import KPI, ScopeRollup
 from .rollup.result import FIELDS, Batch
 
 VERSION = 3
@@ -255,22 +255,25 @@ class StoredRows:
                 self.slot[k] = row_of(org, k)
         territory_ids = [i for kind, i in scopes if kind == "t"]
         rep_ids = [i for kind, i in scopes if kind == "r"]
-        rows = list(
+        # The rows and their runs' KPI order in one statement: one snapshot, so a recompute committing
+        # meanwhile (it deletes the runs its rows replaced) shows either all old or all new figures.
+        rows = (
             ScopeRollup.objects.filter(org=org, year__in={year for year, _slot in self.slot.values()})
             .filter(Q(territory_id__in=territory_ids) | Q(rep_id__in=rep_ids))
-            .values_list("run_id", "territory_id", "rep_id", "year", "data")
-        )
-        runs = list(
-            RollupRun.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", "kpi_ids", "today")
+            .values_list("run_id", "run__kpi_ids", "run__today", "territory_id", "rep_id", "year", "data")
         )
         # Each run's KPI order: kpi id -> position of its values in the run's rows.
-        positions = {pk: {kpi_id: i for i, kpi_id in enumerate(kpi_ids)} for pk, kpi_ids, _today in runs}
-        # The day the newest of these runs computed as of (the live period's pace is as of that day).
-        self.computed_on = max((today for _pk, _ids, today in runs), default=None)
+        positions: dict[int, dict[int, int]] = {}
+        computed_on = None
         self._rows: dict[tuple[str, Scope], tuple[dict[int, int], bytes]] = {}
-        for run_id, tid, rid, year, data in rows:
+        for run_id, kpi_ids, today, tid, rid, year, data in rows:
+            if run_id not in positions:
+                positions[run_id] = {kpi_id: i for i, kpi_id in enumerate(kpi_ids)}
+                computed_on = today if computed_on is None else max(computed_on, today)
             scope = ("t", tid) if tid is not None else ("r", rid)
             self._rows[(year, scope)] = (positions[run_id], bytes(data))
+        # The day the newest of these runs computed as of (the live period's pace is as of that day).
+        self.computed_on = computed_on
         self._decoded: dict[tuple[str, Scope], tuple[dict[int, int], dict[str, np.ndarray]] | None] = {}
 
     def _get(self, period: str, scope: Scope) -> tuple[dict[int, int], dict[str, np.ndarray]] | None:

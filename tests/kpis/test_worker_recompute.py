@@ -47,8 +47,11 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "co
 class WorkerProcess:
     pause_seconds = 0.0
 
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queue: str, shards: int = 1) -> None:
         self.queue = queue
+        self.shards = shards
+        # The shard queues this worker consumes (default: all of them).
+        self.consumes = list(range(shards))
         self.process: subprocess.Popen | None = None
         self.log = Path(f"/tmp/scorecard-test-worker-{queue}.log")
 
@@ -60,6 +63,8 @@ class WorkerProcess:
             **os.environ,
             "DATABASE_URL": urlunsplit(url._replace(path=f"/{test_db}")),
             "CELERY_QUEUE": self.queue,
+            "SCORECARD_RECOMPUTE_QUEUE": self.recompute_queue,
+            "SCORECARD_RECOMPUTE_SHARDS": str(self.shards),
             "CELERY_VISIBILITY_TIMEOUT": "2",
             "SCORECARD_RECOMPUTE_LOCK_SECONDS": str(LOCK_SECONDS),
             "SCORECARD_RECOMPUTE_BEFORE_WRITE": "tests.kpis.faults.pause_before_write",
@@ -67,11 +72,16 @@ class WorkerProcess:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         celery = str(Path(sys.executable).with_name("celery"))
-        command = [celery, "-A", "scorecard", "worker", "-Q", self.queue, "--pool", "solo", "-l", "info"]
+        queues = ",".join([self.queue, *(f"{self.recompute_queue}-{i}" for i in self.consumes)])
+        command = [celery, "-A", "scorecard", "worker", "-Q", queues, "--pool", "solo", "-l", "info"]
         command += ["--without-gossip", "--without-mingle", "-n", f"{self.queue}@%h"]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
         )
+
+    @property
+    def recompute_queue(self) -> str:
+        return f"{self.queue}.recompute"
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the worker logs "ready" (its start-up sweep is then queued ahead of anything we send)."""
@@ -97,10 +107,11 @@ class WorkerProcess:
 def worker(transactional_db, settings) -> Iterator[WorkerProcess]:
     queue = f"test-{uuid.uuid4().hex[:8]}"
     settings.SCORECARD_AUTO_RECOMPUTE = True
+    process = WorkerProcess(queue)
+    settings.SCORECARD_RECOMPUTE_QUEUE = process.recompute_queue
     previous = app.conf.task_default_queue, app.conf.task_always_eager
     app.conf.task_default_queue, app.conf.task_always_eager = queue, False
     cache.clear()
-    process = WorkerProcess(queue)
     try:
         yield process
     finally:
