@@ -197,7 +197,9 @@ def requests_done(taken: Taken) -> int:
     deleted = 0
     for stamp, pks in by_stamp.items():
         for i in range(0, len(pks), 1000):
-            deleted += RecomputeRequest.objects.filter(Q(pk__in=pks[i : i + 1000]) & Q(requested_at=stamp)).delete()[0]
+            deleted += RecomputeRequest.objects.filter(
+                Q(pk__in=pks[i : i + 1000]) & Q(requested_at=stamp)
+            ).delete()[0]
     return deleted
 
 

@@ -11,7 +11,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
