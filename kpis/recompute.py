@@ -258,11 +258,11 @@ def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **k
     return None if org_id is None else {"queue": queue_for(int(org_id))}
 
 
-def retry_delay(retries: int, *, cap: float = 60.0, rng: Callable[[], float] = random.random) -> float:
+def retry_delay(retries: int, *, cap: float = 60.0, rng: Callable[[], float] | None = None) -> float:
     """Seconds before retrying a run that found the lock taken: doubling from 1 s with each retry, at
     most ``cap``, and jittered into its upper half so waiting tasks do not retry in step."""
     ceiling = min(cap, 2.0 ** min(retries, 32))
-    return ceiling / 2 + rng() * ceiling / 2
+    return ceiling / 2 + (rng or random.random)() * ceiling / 2
 
 
 def transform_depth(kpis: list[KPI]) -> int:
