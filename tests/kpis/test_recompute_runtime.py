@@ -62,7 +62,9 @@ class _Thread(threading.Thread):
 
     def __init__(self, target: Callable[[], object]) -> None:
         super().__init__(daemon=True)
-        self._target_fn, self.value, self.error = target, None, None
+        self._target_fn = target
+        self.value: object = None
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
