@@ -51,12 +51,16 @@ def actual_series(
 ) -> dict[int, dict[int, list[float | None]]]:
     """KPI id → territory id → its stored actuals over the periods (None where nothing is stored)."""
     where = {key: store.row_of(org, key) for key in period_keys}
-    # Rows with their run's KPI order in one statement (one snapshot: see kpis.store.StoredRows).
-    rows = ScopeRollup.objects.filter(
-        org=org, territory__in=territories, year__in={year for year, _slot in where.values()}
-    ).values_list("run__kpi_ids", "territory_id", "year", "data")
+    rows, runs = store.rows_with_runs(
+        ScopeRollup.objects.filter(
+            org=org, territory__in=territories, year__in={year for year, _slot in where.values()}
+        ),
+        "territory_id",
+        "year",
+        "data",
+    )
     by_scope_year = {
-        (territory_id, year): (kpi_ids, bytes(data)) for kpi_ids, territory_id, year, data in rows
+        (territory_id, year): (runs[run_id][0], bytes(data)) for run_id, territory_id, year, data in rows
     }
     out: dict[int, dict[int, list[float | None]]] = {k.pk: {} for k in kpis}
     for territory in territories:

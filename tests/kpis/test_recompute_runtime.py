@@ -211,39 +211,45 @@ def test_an_uncommitted_restamp_of_a_request_the_run_read_is_not_lost(transactio
 # --- item 4: one snapshot for readers -------------------------------------------------------------
 
 
-def test_a_reader_shows_the_old_figures_whole_when_a_recompute_commits_as_it_reads(db):
-    """Before each of the reader's statements after its first, a recompute that replaces every row (and
-    so deletes their run) commits: reading rows and their run's layout in two statements would fail on
-    the missing run (KeyError), in one it shows the old figures."""
+def test_a_reader_shows_whole_figures_when_a_recompute_commits_between_its_statements(db):
+    """Right after the reader's first statement (its rows), a recompute that replaces every row, and so
+    deletes their run, commits. Decoding the old rows needs that run: the reader notices it is gone and
+    reads rows and runs again in one statement, showing the new figures whole (two statements alone
+    raised KeyError here)."""
     b = _org_with_deal()
     acme = b.territory("Acme")
     kpi = b.kpi("won_revenue")
     old_run = RollupRun.objects.filter(org=b.org).latest("pk").pk
     statements: list[str] = []
-    busy = []
+    busy: list[bool] = []
 
-    def recompute_between(execute, sql, params, many, context):
-        if not busy:
-            statements.append(sql)
-            if len(statements) > 1:
-                busy.append(True)
-                Opportunity.objects.filter(pk=b.opp.pk).update(amount=250)  # type: ignore[attr-defined]
-                recompute.deals_changed(b.org.pk, None)
-                rollups_recompute(org=b.org)
-                busy.clear()
+    def recompute_after_the_first(execute, sql, params, many, context):
+        if busy:
+            return execute(sql, params, many, context)
+        statements.append(sql)
+        if len(statements) == 2:
+            busy.append(True)
+            Opportunity.objects.filter(pk=b.opp.pk).update(amount=250)  # type: ignore[attr-defined]
+            recompute.deals_changed(b.org.pk, None)
+            rollups_recompute(org=b.org)
+            assert not RollupRun.objects.filter(pk=old_run).exists()
+            busy.clear()
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(recompute_between):
+    with connection.execute_wrapper(recompute_after_the_first):
         rows = StoredRows(b.org, "2017-Q2", [("t", acme.pk)])
-    assert rows.row(kpi, ("t", acme.pk))["actual"] == 100
-    assert rows.row(kpi, ("t", acme.pk))["previous"] == 0  # 2017-Q1, read in the same statement
-    assert len(statements) == 1
-    # The interleaving was sharp: a recompute now replaces every row and deletes the old run.
-    Opportunity.objects.filter(pk=b.opp.pk).update(amount=250)  # type: ignore[attr-defined]
-    recompute.deals_changed(b.org.pk, None)
-    rollups_recompute(org=b.org)
-    assert not RollupRun.objects.filter(pk=old_run).exists()
-    assert _won(b) == 250
+    assert len(statements) == 3  # rows, their runs (one is gone), rows joined with runs
+    figures = rows.row(kpi, ("t", acme.pk))
+    assert (figures["actual"], figures["previous"]) == (250, 0)  # 2017-Q1: read in the same statement
+    assert rows.computed_on == RollupRun.objects.filter(org=b.org).latest("pk").today
+
+
+def test_a_reader_without_a_recompute_in_between_reads_rows_then_runs(db, django_assert_num_queries):
+    b = _org_with_deal()
+    acme = b.territory("Acme")
+    with django_assert_num_queries(2):
+        rows = StoredRows(b.org, "2017-Q2", [("t", acme.pk)])
+    assert rows.row(b.kpi("won_revenue"), ("t", acme.pk))["actual"] == 100
 
 
 @pytest.mark.postgres
