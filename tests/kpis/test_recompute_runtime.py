@@ -312,6 +312,30 @@ def test_with_the_lock_held_an_eager_save_returns_and_the_next_save_recomputes_b
     assert not RecomputeRequest.objects.filter(org=b.org).exists()
 
 
+def test_an_embedded_run_runs_again_for_requests_made_while_it_held_the_lock(db, settings):
+    """Another thread's eager task found the lock taken and left its request: the holder picks it up."""
+    b = _org_with_deal()
+    recompute.request(b.org.pk, ["2017-Q1"])
+    calls: list[int] = []
+
+    def another_thread_edits(org) -> None:
+        calls.append(org.pk)
+        if len(calls) == 1:  # during the first pass only
+            Opportunity.objects.filter(pk=b.opp.pk).update(amount=250)  # type: ignore[attr-defined]
+            recompute.deals_changed(org.pk, [b.opp.pk])  # type: ignore[attr-defined]
+            recompute.request(org.pk, ["2017-Q2"])
+
+    settings.SCORECARD_RECOMPUTE_BEFORE_WRITE = "tests.kpis.faults.call_hook"
+    faults.hook = another_thread_edits
+    try:
+        assert rollups_recompute_pending(b.org.pk, embedded=True) > 0
+    finally:
+        faults.hook = None
+    assert calls == [b.org.pk, b.org.pk]  # two passes
+    assert _won(b) == 250
+    assert not RecomputeRequest.objects.filter(org=b.org).exists()
+
+
 def test_a_failing_embedded_recompute_is_logged_not_raised_into_the_save(
     transactional_db, settings, monkeypatch, caplog
 ):
