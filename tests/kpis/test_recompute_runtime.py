@@ -450,14 +450,16 @@ def test_a_worker_run_that_finds_the_lock_taken_retries_with_a_growing_backoff(d
 
     def retry(**options):
         countdowns.append(options["countdown"])
+        assert options["kwargs"] == {"locked": len(countdowns)}  # the next try counts one more
         return Retried()
 
     monkeypatch.setattr(recompute_pending, "retry", retry)
-    for retries in range(8):
-        recompute_pending.push_request(retries=retries, is_eager=False)
+    for locked in range(8):
+        # Settling retries of a long burst before do not lengthen the wait for the lock.
+        recompute_pending.push_request(retries=30, is_eager=False)
         try:
             with pytest.raises(Retried):
-                recompute_pending.run(b.org.pk)
+                recompute_pending.run(b.org.pk, locked=locked)
         finally:
             recompute_pending.pop_request()
     ceilings = [1, 2, 4, 8, 16, 32, 60, 60]
@@ -471,4 +473,24 @@ def test_a_worker_run_that_finds_the_lock_taken_retries_with_a_growing_backoff(d
         recompute_pending.pop_request()
     assert recompute.lock_release(b.org.pk, held)
     assert rollups_recompute_pending(b.org.pk) is not Later.LOCKED
+    assert not RecomputeRequest.objects.filter(org=b.org).exists()
+
+
+@pytest.mark.worker
+def test_a_real_worker_retries_while_the_lock_is_taken_then_recomputes(celery_worker, settings):
+    settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS = 0  # its retry is for the lock, not for settling
+    b = _org_with_deal()
+    Opportunity.objects.filter(pk=b.opp.pk).update(amount=250)  # type: ignore[attr-defined]
+    recompute.deals_changed(b.org.pk, [b.opp.pk])  # type: ignore[attr-defined]
+    recompute.request(b.org.pk, ["2017-Q2"])
+    held = recompute.lock_acquire(b.org.pk)
+    assert held is not None
+    try:
+        result = celery_worker.send(recompute_pending, b.org.pk)
+        _wait_for(lambda: result.state == "RETRY", "the worker to find the lock taken and retry")
+        assert _won(b) == 100
+    finally:
+        assert recompute.lock_release(b.org.pk, held)
+    assert result.get(timeout=60) > 0
+    assert _won(b) == 250
     assert not RecomputeRequest.objects.filter(org=b.org).exists()
