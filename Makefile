@@ -53,7 +53,7 @@ format: install
 
 services-up:
 	@PYTHON=$(PYTHON) bash scripts/services.sh start $(DEV_SERVICES_DIR)
-	@echo "now run:  source $(DEV_SERVICES_DIR)/env   (then make serve, pytest, celery -A scorecard worker ...)"
+	@echo "now run:  source $(DEV_SERVICES_DIR)/env   (then make serve, pytest, celery -A scorecard worker -Q scorecard,recompute-0 --pool=solo)"
 
 services-down:
 	@bash scripts/services.sh stop $(DEV_SERVICES_DIR)

@@ -206,7 +206,7 @@ def incremental_seconds(org: Organization, cold: bool = False) -> float:
         elapsed = time.perf_counter() - started
     finally:
         settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS = settle
-    if not stored:
+    if not isinstance(stored, int) or not stored:  # not a Later (lock taken, settling)
         raise RuntimeError("the edit stored no rollups: the incremental figure would be meaningless")
     return elapsed
 

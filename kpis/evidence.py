@@ -13,7 +13,7 @@ from scorecard.models import Organization
 from territories.models import Territory
 
 from . import lagged, store
-from .models import KPI, RollupRun, ScopeRollup, Transform
+from .models import KPI, ScopeRollup, Transform
 
 QUARTERS = 12
 
@@ -51,14 +51,16 @@ def actual_series(
 ) -> dict[int, dict[int, list[float | None]]]:
     """KPI id → territory id → its stored actuals over the periods (None where nothing is stored)."""
     where = {key: store.row_of(org, key) for key in period_keys}
-    rows = list(
+    rows, runs = store.rows_with_runs(
         ScopeRollup.objects.filter(
             org=org, territory__in=territories, year__in={year for year, _slot in where.values()}
-        ).values_list("run_id", "territory_id", "year", "data")
+        ),
+        "territory_id",
+        "year",
+        "data",
     )
-    runs = dict(RollupRun.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "kpi_ids"))
     by_scope_year = {
-        (territory_id, year): (runs[run_id], bytes(data)) for run_id, territory_id, year, data in rows
+        (territory_id, year): (runs[run_id][0], bytes(data)) for run_id, territory_id, year, data in rows
     }
     out: dict[int, dict[int, list[float | None]]] = {k.pk: {} for k in kpis}
     for territory in territories:

@@ -4,18 +4,26 @@ A change marks periods stale (durable ``RecomputeRequest`` rows) and, after the 
 enqueues the recompute task unless one is already pending for the organisation. The task
 (``services.rollups_recompute_pending``) clears the pending flag when it starts, so a burst of edits costs
 at most one running and one pending recompute. A per-organisation lock keeps two workers from
-recomputing one organisation at once.
+recomputing one organisation at once; a run deletes only the requests it read, as it read them (a
+request made or re-stamped meanwhile stays for the next run). Recompute tasks go to the organisation's
+shard queue, so one long-lived worker process keeps its deals warm.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+import contextvars
+import random
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from scorecard import periods as P
@@ -26,6 +34,8 @@ from .models import KPI, DealChange, RecomputeRequest, Source, Transform
 
 # Sent by name: this module sits below the tasks (which call the services that use it).
 RECOMPUTE_TASK = "kpis.tasks.recompute_pending"
+# Tasks that recompute one organisation (first argument: its id), routed to its shard queue.
+SHARDED_TASKS = frozenset({RECOMPUTE_TASK, "kpis.tasks.recompute_org"})
 
 PENDING_TTL = 15 * 60
 RUNS_TTL = 24 * 60 * 60
@@ -102,7 +112,9 @@ def request(org_id: int, period_keys: Iterable[str] | None) -> None:
         unique_fields=["org", "period"],
         update_fields=["requested_at"],
     )
-    transaction.on_commit(lambda: enqueue(org_id))
+    # Robust: the data has committed and the request row is durable, so a failure to enqueue (broker
+    # down) or, in the embedded mode, of the recompute itself is logged, never raised into the save.
+    transaction.on_commit(lambda: enqueue(org_id), robust=True)
 
 
 def deals_changed(org_id: int, opportunity_ids: Iterable[int] | None) -> None:
@@ -141,10 +153,116 @@ def settling(org_id: int) -> bool:
     return not quiet and not overdue
 
 
-def sweep() -> list[int]:
+def sweep(exclude: int | None = None) -> list[int]:
     """Enqueue a recompute for every organisation with stale periods (after a crash or a lost message)."""
-    org_ids = sorted(set(RecomputeRequest.objects.values_list("org_id", flat=True)))
+    org_ids = sorted(set(RecomputeRequest.objects.exclude(org_id=exclude).values_list("org_id", flat=True)))
     return [org_id for org_id in org_ids if enqueue(org_id, force=True)]
+
+
+_sweeping: contextvars.ContextVar[bool] = contextvars.ContextVar("recompute_sweeping", default=False)
+
+
+def sweep_embedded(org_id: int) -> list[int]:
+    """In the embedded mode (no beat, no worker), before a run: recompute the other organisations whose
+    requests an earlier run left behind (it found their lock taken, or failed). Not from inside such a
+    sweep, whose eager runs would otherwise sweep again."""
+    if _sweeping.get():
+        return []
+    reset = _sweeping.set(True)
+    try:
+        return sweep(exclude=org_id)
+    finally:
+        _sweeping.reset(reset)
+
+
+Taken = list[tuple[int, str, datetime]]
+
+
+def requests_taken(org_id: int) -> Taken:
+    """The organisation's stale periods as a run reads them: (id, period, stamp)."""
+    return list(RecomputeRequest.objects.filter(org_id=org_id).values_list("pk", "period", "requested_at"))
+
+
+def requests_done(taken: Taken) -> int:
+    """Delete the requests a run read, each only if still as it read it.
+
+    A request made after the read (another id) or re-stamped since (the upsert in ``request``) stays for
+    the next run, also when its transaction commits only after the run: on PostgreSQL the DELETE waits
+    for an uncommitted re-stamp's row lock and, under READ COMMITTED, re-checks its condition against the
+    committed row, whose stamp no longer matches.
+    """
+    by_stamp: dict[datetime, list[int]] = {}
+    for pk, _period, stamp in taken:
+        by_stamp.setdefault(stamp, []).append(pk)
+    deleted = 0
+    for stamp, pks in by_stamp.items():
+        for i in range(0, len(pks), 1000):
+            deleted += RecomputeRequest.objects.filter(
+                Q(pk__in=pks[i : i + 1000]) & Q(requested_at=stamp)
+            ).delete()[0]
+    return deleted
+
+
+# --- the organisation's lock -----------------------------------------------------------------------
+
+# Local-memory cache (the embedded mode): compare-and-delete is atomic within the process, which is all
+# that cache spans.
+_local = threading.Lock()
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def lock_acquire(org_id: int) -> int | None:
+    """Take the organisation's recompute lock; its token (None when another run holds it). The lock
+    expires after SCORECARD_RECOMPUTE_LOCK_SECONDS, so a crashed worker's does not last."""
+    # An int: Django's Redis cache stores ints unpickled, so the release script compares plain digits.
+    token = secrets.randbits(62) + 1
+    with _local:
+        taken = cache.add(lock_key(org_id), token, timeout=settings.SCORECARD_RECOMPUTE_LOCK_SECONDS)
+    return token if taken else None
+
+
+def lock_release(org_id: int, token: int) -> bool:
+    """Release the lock if this token still holds it (it may have expired and been taken by another run:
+    that run's lock stays). Atomic: a Lua compare-and-delete on Redis."""
+    backend = caches["default"]
+    key = lock_key(org_id)
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(key, write=True)
+        return bool(client.eval(_RELEASE, 1, backend.make_and_validate_key(key), str(token)))
+    with _local:
+        if backend.get(key) != token:
+            return False
+        backend.delete(key)
+        return True
+
+
+def pending_clear(org_id: int) -> None:
+    cache.delete(pending_key(org_id))
+
+
+# --- routing and retries ---------------------------------------------------------------------------
+
+
+def queue_for(org_id: int) -> str:
+    """The organisation's shard queue: each is consumed by one single-process worker, so consecutive
+    recomputes of an organisation land in the process that kept its deals warm."""
+    shards = max(1, settings.SCORECARD_RECOMPUTE_SHARDS)
+    return f"{settings.SCORECARD_RECOMPUTE_QUEUE}-{org_id % shards}"
+
+
+def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict | None:
+    """Celery router (``CELERY_TASK_ROUTES``): an organisation's recompute tasks to its shard queue."""
+    if name not in SHARDED_TASKS:
+        return None
+    org_id = args[0] if args else (kwargs or {}).get("org_id")
+    return None if org_id is None else {"queue": queue_for(int(org_id))}
+
+
+def retry_delay(retries: int, *, cap: float = 60.0, rng: Callable[[], float] | None = None) -> float:
+    """Seconds before retrying a run that found the lock taken: doubling from 1 s with each retry, at
+    most ``cap``, and jittered into its upper half so waiting tasks do not retry in step."""
+    ceiling = min(cap, 2.0 ** min(retries, 32))
+    return ceiling / 2 + (rng or random.random)() * ceiling / 2
 
 
 def transform_depth(kpis: list[KPI]) -> int:

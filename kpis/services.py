@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import time
 import uuid
 from collections.abc import Iterable
@@ -10,7 +11,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
@@ -232,33 +232,56 @@ def _delete_rows(org: Organization, keys: list[tuple]) -> None:
         ).delete()
 
 
-def rollups_recompute_pending(org_id: int) -> int | None:
+class Later(enum.Enum):
+    """Why a pending recompute did not run now, and so when to try again."""
+
+    SETTLING = "settling"  # changes are still arriving: after the settle time
+    LOCKED = "locked"  # another run holds the organisation's lock: after a growing backoff
+
+
+# Runs one embedded recompute makes at most: again while requests it did not see are waiting.
+EMBEDDED_PASSES = 3
+
+
+def rollups_recompute_pending(org_id: int, *, embedded: bool = False) -> int | Later:
     """Recompute the stale periods of one organisation under its lock.
 
-    Returns the rollups stored, or None when it should run again shortly: another run holds the lock,
-    or changes are still arriving (the pending flag then stays set, so the burst costs one run).
+    Returns the rollups stored, or why it should run again shortly (the pending flag then stays set: it
+    stands for that retry, so a burst costs one run). A run deletes only the requests it read, as it read
+    them (``recompute.requests_done``): one made or re-stamped meanwhile stays for the next run.
+
+    ``embedded``: tasks run in the caller's process (no broker), so there is no retry and nothing else
+    would pick up work left behind. It never asks to run again: with the lock taken it clears the flag and
+    leaves the requests to the lock's holder, which runs again while requests it did not see are waiting,
+    or else to the next run; and it first recomputes other organisations' leftover requests (a sweep).
     """
-    if recompute.settling(org_id):
-        return None
-    token = uuid.uuid4().hex
-    if not cache.add(recompute.lock_key(org_id), token, timeout=settings.SCORECARD_RECOMPUTE_LOCK_SECONDS):
-        return None
-    try:
-        cache.delete(recompute.pending_key(org_id))
-        started = timezone.now()
-        requested = set(RecomputeRequest.objects.filter(org_id=org_id).values_list("period", flat=True))
-        if not requested:
+    if embedded:
+        recompute.sweep_embedded(org_id)
+    elif recompute.settling(org_id):
+        return Later.SETTLING
+    token = recompute.lock_acquire(org_id)
+    if token is None:
+        if embedded:
+            recompute.pending_clear(org_id)
             return 0
-        org = Organization.objects.get(pk=org_id)
-        stored = rollups_recompute(
-            org=org, period_keys=None if RecomputeRequest.ALL in requested else requested
-        )
-        recompute.count_run(org_id)
-        RecomputeRequest.objects.filter(Q(org_id=org_id) & Q(requested_at__lte=started)).delete()
+        return Later.LOCKED
+    try:
+        stored = 0
+        for _ in range(EMBEDDED_PASSES if embedded else 1):
+            recompute.pending_clear(org_id)
+            taken = recompute.requests_taken(org_id)
+            if not taken:
+                break
+            periods = {period for _pk, period, _stamp in taken}
+            stored = rollups_recompute(
+                org=Organization.objects.get(pk=org_id),
+                period_keys=None if RecomputeRequest.ALL in periods else periods,
+            )
+            recompute.count_run(org_id)
+            recompute.requests_done(taken)
         return stored
     finally:
-        if cache.get(recompute.lock_key(org_id)) == token:
-            cache.delete(recompute.lock_key(org_id))
+        recompute.lock_release(org_id, token)
 
 
 KPI_FIELDS = {f.name for f in KPI._meta.concrete_fields} - {"id", "org", "updated_at"}

@@ -9,16 +9,23 @@ from django.conf import settings
 from scorecard.models import Organization
 
 from . import recompute
-from .services import rollups_recompute, rollups_recompute_pending
+from .services import Later, rollups_recompute, rollups_recompute_pending
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=10)
-def recompute_pending(self, org_id: int) -> int:
-    """Recompute the stale periods of one organisation; waits and retries while another run holds its lock."""
-    stored = rollups_recompute_pending(org_id)
-    if stored is None:
-        raise self.retry(countdown=settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS or 1, max_retries=None)
-    return stored
+def recompute_pending(self, org_id: int, locked: int = 0) -> int:
+    """Recompute the stale periods of one organisation. While changes are still arriving it waits the
+    settle time; while another run holds the lock it retries with a growing, jittered backoff (``locked``:
+    how many times it found the lock taken, counted apart from the settling retries of a long burst).
+    Run eagerly (the embedded mode) it never retries: that would raise into the save that enqueued it."""
+    outcome = rollups_recompute_pending(org_id, embedded=bool(self.request.is_eager))
+    if outcome is Later.SETTLING:
+        raise self.retry(countdown=settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS, max_retries=None)
+    if outcome is Later.LOCKED:
+        raise self.retry(
+            countdown=recompute.retry_delay(locked), kwargs={"locked": locked + 1}, max_retries=None
+        )
+    return outcome
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)

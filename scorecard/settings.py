@@ -155,6 +155,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 }
+# An organisation's recomputes go to its shard queue, "<SCORECARD_RECOMPUTE_QUEUE>-<org id % SHARDS>", each
+# consumed by one single-process worker that keeps the organisation's deals warm (kpis.recompute.route).
+SCORECARD_RECOMPUTE_SHARDS = max(1, int(os.environ.get("SCORECARD_RECOMPUTE_SHARDS", "1")))
+SCORECARD_RECOMPUTE_QUEUE = os.environ.get("SCORECARD_RECOMPUTE_QUEUE", "recompute")
+CELERY_TASK_ROUTES = ["kpis.recompute.route"]
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-rollups": {
         "task": "kpis.tasks.recompute_sweep",

@@ -196,10 +196,12 @@ def _celery_eager_unless_real_worker(request: pytest.FixtureRequest) -> Iterator
 
 @dataclass
 class CeleryWorker:
-    """A real Celery worker (solo pool, own thread) consuming a queue private to this test session."""
+    """A real Celery worker (solo pool, own thread) consuming queues private to this test session: a
+    default one, and the recompute shard queues under a private name (``SCORECARD_RECOMPUTE_QUEUE``)."""
 
     app: Any
     queue: str
+    recompute_queue: str
 
     def send(self, task: Any, *args: Any, **kwargs: Any) -> Any:
         """Send ``task(*args, **kwargs)`` through the broker to this worker; returns the AsyncResult."""
@@ -216,6 +218,7 @@ def _celery_session_worker(django_db_setup: None, django_db_blocker: Any) -> Ite
     if reason:
         pytest.skip(f"[worker] {reason}")
     from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
 
     from scorecard.celery import app
 
@@ -223,16 +226,18 @@ def _celery_session_worker(django_db_setup: None, django_db_blocker: Any) -> Ite
     # because pytest-django has already renamed settings.DATABASES[...]["NAME"] (django_db_setup).
     app.conf.worker_hijack_root_logger = False
     queue = f"{app.conf.task_default_queue}.pytest.{uuid.uuid4().hex[:10]}"
+    recompute_queue = f"{queue}.recompute"
+    shards = [f"{recompute_queue}-{i}" for i in range(settings.SCORECARD_RECOMPUTE_SHARDS)]
     with start_worker(
         app,
         pool="solo",
         concurrency=1,
         perform_ping_check=False,
-        queues=[queue],
+        queues=[queue, *shards],
         loglevel="WARNING",
         shutdown_timeout=30,
     ):
-        yield CeleryWorker(app=app, queue=queue)
+        yield CeleryWorker(app=app, queue=queue, recompute_queue=recompute_queue)
 
 
 @pytest.fixture
@@ -241,11 +246,15 @@ def celery_worker(_celery_session_worker: CeleryWorker, transactional_db: None) 
 
     Send work with ``celery_worker.send(task, *args)`` / ``celery_worker.run(task, *args, timeout=...)``.
     """
+    from django.test import override_settings
+
     app = _celery_session_worker.app
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        yield _celery_session_worker
+        # Recomputes a test's changes enqueue are routed to the worker's private shard queues.
+        with override_settings(SCORECARD_RECOMPUTE_QUEUE=_celery_session_worker.recompute_queue):
+            yield _celery_session_worker
     finally:
         app.conf.task_always_eager = previous
 

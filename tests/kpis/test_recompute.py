@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from kpis import recompute
 from kpis.models import RecomputeRequest, ScopeRollup
-from kpis.services import rollups_recompute, rollups_recompute_pending
+from kpis.services import Later, rollups_recompute, rollups_recompute_pending
 from tests.kpis.stored import stored_actual, stored_figures
 
 
@@ -87,7 +87,7 @@ def test_a_second_run_waits_for_the_lock(org_with_deal):
     cache.clear()
     cache.add(recompute.lock_key(b.org.pk), "someone-else")
     recompute.request(b.org.pk, ["2017-Q2"])
-    assert rollups_recompute_pending(b.org.pk) is None
+    assert rollups_recompute_pending(b.org.pk) is Later.LOCKED
     cache.delete(recompute.lock_key(b.org.pk))
     assert rollups_recompute_pending(b.org.pk) > 0
 

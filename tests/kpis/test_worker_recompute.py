@@ -47,8 +47,11 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "co
 class WorkerProcess:
     pause_seconds = 0.0
 
-    def __init__(self, queue: str) -> None:
+    def __init__(self, queue: str, shards: int = 1) -> None:
         self.queue = queue
+        self.shards = shards
+        # The shard queues this worker consumes (default: all of them).
+        self.consumes = list(range(shards))
         self.process: subprocess.Popen | None = None
         self.log = Path(f"/tmp/scorecard-test-worker-{queue}.log")
 
@@ -60,6 +63,8 @@ class WorkerProcess:
             **os.environ,
             "DATABASE_URL": urlunsplit(url._replace(path=f"/{test_db}")),
             "CELERY_QUEUE": self.queue,
+            "SCORECARD_RECOMPUTE_QUEUE": self.recompute_queue,
+            "SCORECARD_RECOMPUTE_SHARDS": str(self.shards),
             "CELERY_VISIBILITY_TIMEOUT": "2",
             "SCORECARD_RECOMPUTE_LOCK_SECONDS": str(LOCK_SECONDS),
             "SCORECARD_RECOMPUTE_BEFORE_WRITE": "tests.kpis.faults.pause_before_write",
@@ -67,11 +72,17 @@ class WorkerProcess:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         celery = str(Path(sys.executable).with_name("celery"))
-        command = [celery, "-A", "scorecard", "worker", "-Q", self.queue, "--pool", "solo", "-l", "info"]
-        command += ["--without-gossip", "--without-mingle", "-n", f"{self.queue}@%h"]
+        queues = ",".join([self.queue, *(f"{self.recompute_queue}-{i}" for i in self.consumes)])
+        command = [celery, "-A", "scorecard", "worker", "-Q", queues, "--pool", "solo", "-l", "info"]
+        name = "-".join([self.queue, *map(str, self.consumes)])
+        command += ["--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
         )
+
+    @property
+    def recompute_queue(self) -> str:
+        return f"{self.queue}.recompute"
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the worker logs "ready" (its start-up sweep is then queued ahead of anything we send)."""
@@ -97,10 +108,11 @@ class WorkerProcess:
 def worker(transactional_db, settings) -> Iterator[WorkerProcess]:
     queue = f"test-{uuid.uuid4().hex[:8]}"
     settings.SCORECARD_AUTO_RECOMPUTE = True
+    process = WorkerProcess(queue)
+    settings.SCORECARD_RECOMPUTE_QUEUE = process.recompute_queue
     previous = app.conf.task_default_queue, app.conf.task_always_eager
     app.conf.task_default_queue, app.conf.task_always_eager = queue, False
     cache.clear()
-    process = WorkerProcess(queue)
     try:
         yield process
     finally:
@@ -189,3 +201,42 @@ def test_killing_the_worker_mid_recompute_ends_with_the_clean_rollups(build, wor
     rollups_recompute(org=b.org)
     assert after_recovery == _snapshot(b.org)
     assert len(after_recovery) > 1000
+
+
+def test_an_organisations_recompute_goes_to_the_worker_of_its_shard(build, worker, settings):
+    """With two shards, a worker consuming one shard's queue recomputes its organisations only; the
+    other organisation's task waits in its own shard queue for that shard's worker."""
+    settings.SCORECARD_RECOMPUTE_SHARDS = 2
+    mine, theirs = build(), build(slug="other")
+    assert mine.org.pk % 2 != theirs.org.pk % 2
+    deals = {}
+    for b in (mine, theirs):
+        rep = b.rep("Ann", ("Acme/East", date(2017, 1, 1), None))
+        deals[b] = b.deal(rep, "won", engage=date(2017, 2, 1), close=date(2017, 4, 10), amount=100)
+        rollups_recompute(org=b.org)
+    RecomputeRequest.objects.all().delete()
+    worker.shards, worker.consumes = 2, [mine.org.pk % 2]
+    worker.start()
+    worker.wait_ready()
+    for b in (mine, theirs):
+        deals[b].amount = Decimal("275")
+        deals[b].save()
+
+    def stored(b) -> float | None:
+        return stored_actual(b.org, "won_revenue", "2017-Q2", "Acme")
+
+    wait_for(lambda: stored(mine) == 275 and _drained(mine.org), what="the shard's worker")
+    other_queue = recompute.queue_for(theirs.org.pk)
+    assert other_queue == f"{worker.recompute_queue}-{theirs.org.pk % 2}"
+    with app.connection_for_write() as conn:
+        assert conn.default_channel.queue_declare(queue=other_queue, passive=True).message_count >= 1
+    assert stored(theirs) == 100 and RecomputeRequest.objects.filter(org=theirs.org).exists()
+
+    other = WorkerProcess(worker.queue, shards=2)
+    other.consumes = [theirs.org.pk % 2]
+    other.log = other.log.with_name(f"scorecard-test-worker-{worker.queue}-shard.log")
+    try:
+        other.start()
+        wait_for(lambda: stored(theirs) == 275 and _drained(theirs.org), what="the other shard's worker")
+    finally:
+        other.stop()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "recompute", "beat")
 APP_ENV = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
 
 
@@ -40,7 +40,7 @@ def test_backing_services_images_and_healthchecks(services):
     assert services["postgres"]["environment"]["POSTGRES_DB"]
 
 
-@pytest.mark.parametrize("name", ("web", "worker", "beat", "postgres", "redis"))
+@pytest.mark.parametrize("name", ("web", "worker", "recompute", "beat", "postgres", "redis"))
 def test_every_service_has_a_healthcheck(services, name):
     healthcheck = services[name]["healthcheck"]
     assert healthcheck["test"]
@@ -87,8 +87,21 @@ def test_app_services_wait_for_healthy_backing_services(services, name):
     assert depends["redis"]["condition"] == "service_healthy"
 
 
+def test_recomputes_go_to_one_single_process_worker_per_shard(services):
+    """Consecutive recomputes of an organisation must land in the process that keeps its deals warm:
+    the shard queue has one consumer, a solo pool; the general worker does not consume it."""
+    text = command_text(services["recompute"])
+    assert re.search(r"celery -A scorecard worker\b", text)
+    assert "--pool=solo" in text
+    shard = services["recompute"]["environment"]["RECOMPUTE_SHARD"]
+    assert shard == "0" and "--queues=recompute-$$RECOMPUTE_SHARD" in text
+    assert services["recompute"].get("deploy", {}).get("replicas", 1) == 1
+    assert "recompute" not in command_text(services["worker"])
+    assert "--queues=scorecard" in command_text(services["worker"])
+
+
 def test_worker_and_beat_start_after_web_has_migrated(services):
-    for name in ("worker", "beat"):
+    for name in ("worker", "recompute", "beat"):
         assert services[name]["depends_on"]["web"]["condition"] == "service_healthy"
 
 

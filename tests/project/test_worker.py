@@ -1,7 +1,8 @@
 """A real Celery worker (broker round trip, own thread and database connection) against the test DB.
 
 These run on the PostgreSQL + Redis pass of ``make test``; see ``celery_worker`` in tests/conftest.py.
-The first two prove the harness with throwaway tasks; the last sends the real ``kpis.tasks.recompute_org``.
+The first two prove the harness with throwaway tasks; the others send the real ``kpis.tasks.recompute_org``
+and let a saved deal's recompute reach the worker through its shard queue.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def test_worker_propagates_task_errors(celery_worker):
         celery_worker.run(worker_fails, timeout=30)
 
 
-def test_recompute_org_through_the_worker_stores_won_revenue(celery_worker):
+def test_recompute_org_through_the_worker_stores_won_revenue(celery_worker, settings):
+    settings.SCORECARD_AUTO_RECOMPUTE = False  # only the task sent here recomputes
     from kpis.models import ScopeRollup
     from kpis.tasks import recompute_org
     from sales.models import Opportunity, Stage
@@ -84,3 +86,40 @@ def test_recompute_org_through_the_worker_stores_won_revenue(celery_worker):
     assert stored > 0
     assert stored_actual(org, "won_revenue", quarter, root.full_name) == pytest.approx(12345.50)
     assert stored_actual(org, "won_revenue", quarter, east.full_name) == pytest.approx(12345.50)
+
+
+def test_a_saved_deals_recompute_reaches_the_worker_through_its_shard_queue(celery_worker, settings):
+    import time
+
+    from kpis import recompute
+    from kpis.models import RecomputeRequest
+    from sales.models import Opportunity, Stage
+    from scorecard.services import organization_create
+    from territories.models import Rep
+    from territories.services import assignment_create
+    from tests.kpis.stored import stored_actual
+
+    settings.SCORECARD_AUTO_RECOMPUTE = True
+    org = organization_create(name="Shard Co", slug="shard-co")
+    rep = Rep.objects.create(org=org, name="Rita Rep")
+    assignment_create(rep=rep, territory=org.root_territory(), start=date(2025, 1, 1))
+    assert recompute.queue_for(org.pk) == f"{celery_worker.recompute_queue}-0"
+    Opportunity.objects.create(
+        org=org,
+        external_id="D-1",
+        rep=rep,
+        stage=Stage.WON,
+        engage_date=date(2025, 4, 2),
+        close_date=date(2025, 5, 14),
+        amount=Decimal("500"),
+    )
+    root = org.root_territory().full_name
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not RecomputeRequest.objects.filter(org=org).exists() and stored_actual(
+            org, "won_revenue", "2025-Q2", root
+        ) == pytest.approx(500):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the worker did not recompute the saved deal")
