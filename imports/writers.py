@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -96,6 +96,21 @@ def write_table(
         writer.writerow([format_cell(v) for v in row])
         count += 1
     return count
+
+
+class _Line:
+    """A file-like object whose ``write`` returns what it was given (csv.writer's row as a string)."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The CSV of ``write_table`` a line at a time, for a response streamed as it is read."""
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([format_cell(v) for v in row])
 
 
 def _write_xlsx(target: str | Path | IO[bytes], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
