@@ -80,7 +80,10 @@ def test_report_only_mode_comes_from_the_environment(value, enforced):
 
 
 INLINE = [
-    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>"), "an inline <script> (json_script data is type=application/json)"),
+    (
+        re.compile(r"<script(?![^>]*\bsrc=)[^>]*>"),
+        "an inline <script> (json_script data is type=application/json)",
+    ),
     (re.compile(r"\son[a-z]+\s*=", re.I), "an on* event handler attribute"),
     (re.compile(r"javascript:", re.I), "a javascript: URL"),
     (re.compile(r"\bhx-on", re.I), "an hx-on attribute (evaluated code)"),
