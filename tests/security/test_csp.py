@@ -62,6 +62,14 @@ def test_a_fragment_and_a_refusal_carry_it_too(world, client):
     assert "object-src 'none'" in refused["Content-Security-Policy"]
 
 
+def test_report_only_mode_sends_the_policy_under_the_report_only_header(world, client, settings):
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = settings.CONTENT_SECURITY_POLICY
+    settings.CONTENT_SECURITY_POLICY = None
+    response = client.get("/accounts/login/")
+    assert "Content-Security-Policy" not in response
+    assert directives(response["Content-Security-Policy-Report-Only"])["script-src"] == ["'self'"]
+
+
 REPORT = """
 import json
 from django.conf import settings
