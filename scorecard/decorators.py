@@ -47,6 +47,10 @@ def membership_required(
         return view(member_request, *args, **kwargs)
 
     wrapper.membership_required = True  # type: ignore[attr-defined]  # lets a test list the member pages
+    # The roles this gate lets through (admin_required and manager_required narrow it); the route fuzzer
+    # (tests/security/test_fuzz_routes.py) holds its table of who may open each route against it.
+    if not hasattr(wrapper, "allowed_roles"):
+        wrapper.allowed_roles = frozenset(Role)  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -61,6 +65,7 @@ def admin_required(
             raise PermissionDenied("Only the organisation's admins may open this page.")
         return view(request, *args, **kwargs)
 
+    only_admins.allowed_roles = frozenset({Role.ADMIN})  # type: ignore[attr-defined]
     return membership_required(only_admins)
 
 
@@ -77,4 +82,5 @@ def manager_required(
             raise PermissionDenied("Only the organisation's admins and managers may open this page.")
         return view(request, *args, **kwargs)
 
+    admins_and_managers.allowed_roles = frozenset({Role.ADMIN, Role.MANAGER})  # type: ignore[attr-defined]
     return membership_required(admins_and_managers)

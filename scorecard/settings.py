@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "template_partials",
     "treebeard",
     "simple_history",
@@ -83,6 +84,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second step was given
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -304,6 +306,37 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): only the app's own scripts, styles and images; no inline script,
+# no eval, no style attribute. Every main page works under it (tests/browser/test_csp.py). style-src
+# allows two exact <style> contents by hash, both from plotly.js (measured: without them its rules do not
+# apply and the modebar falls into the page's flow): the empty string, because plotly.js appends an empty
+# <style> and fills its sheet through the CSSOM, which CSP does not govern; and the maplibre stylesheet
+# plotly.js 4.1.1 injects when it loads (map traces; a new plotly.js fails the browser test with the hash
+# it needs). The QR code is inline SVG, no image source; data: is for images plotly.js draws.
+CSP_STYLE_HASHES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # "" (empty <style> elements)
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",  # plotly.js 4.1.1's maplibre-gl CSS
+]
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", *CSP_STYLE_HASHES],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+# CSP_REPORT_ONLY=1: browsers report what the policy would block (console, securitypolicyviolation
+# events) without blocking it, e.g. to try the policy against a customised deployment first.
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
 
 # Sessions end after SESSION_IDLE_MINUTES without a request (scorecard.middleware.IdleSessionMiddleware
 # renews an active session's expiry every few minutes, not with a write on every request).
