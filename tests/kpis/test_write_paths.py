@@ -69,8 +69,12 @@ def logged(org) -> set[int | None]:
     return set(DealChange.objects.filter(org=org).values_list("opportunity_id", flat=True))
 
 
-def assert_fresh_after_the_run(org) -> None:
+def assert_fresh_after_the_run(org, full_reads: list | None = None, expected_reads: int = 0) -> None:
+    """Run what a worker runs, then compare with a recompute from scratch (with ``full_reads``: how many
+    times the run read every deal)."""
     assert rollups_recompute_pending(org.pk)
+    if full_reads is not None:
+        assert len(full_reads) == expected_reads
     assert not requested(org)
     rows, _figures = fresh_figures(org)
     assert stored_rows(org) == rows
@@ -198,3 +202,47 @@ def test_an_import_creating_reps_recomputes_every_period(org):
     measurements_import(org_slug=org.slug, path=path, options=ImportOptions(create_missing=True))
     assert RecomputeRequest.ALL in requested(org)
     assert_fresh_after_the_run(org)
+
+
+@pytest.fixture
+def full_reads(monkeypatch):
+    """The times a recompute read every deal (instead of the changed ones into the deals kept warm)."""
+    from kpis.rollup import compute
+
+    reads: list[str] = []
+    original = compute.read_deals
+
+    def read_deals(org_id, scopes, products, where="", absent=(), ids=None):
+        if ids is None:
+            reads.append(where)
+        return original(org_id, scopes, products, where, absent, ids)
+
+    monkeypatch.setattr(compute, "read_deals", read_deals)
+    return reads
+
+
+def _edit_a_deal(org) -> None:
+    deal = Opportunity.objects.filter(org=org).latest("pk")
+    deal.amount += 1
+    deal.save()
+
+
+def test_an_edit_recounts_only_the_changed_deal_in_the_kept_ones(org, full_reads):
+    _edit_a_deal(org)
+    assert_fresh_after_the_run(org, full_reads, expected_reads=0)
+
+
+def test_links_deleted_without_a_signal_make_the_kept_deals_read_again(org, full_reads):
+    """A write that reaches the database without the receivers (here a queryset delete of link rows,
+    which sends no m2m_changed): the kept deals disagree with the database on how many deals use a
+    deliverable, so every deal is read again rather than trusted."""
+    Opportunity.deliverables.through.objects.filter(opportunity__org=org).delete()
+    assert not logged(org)
+    _edit_a_deal(org)
+    assert_fresh_after_the_run(org, full_reads, expected_reads=1)
+
+
+def test_a_catalog_entry_added_without_a_signal_makes_the_kept_deals_read_again(org, full_reads):
+    Deliverable.objects.bulk_create([Deliverable(org=org, name="Project document")])
+    _edit_a_deal(org)
+    assert_fresh_after_the_run(org, full_reads, expected_reads=1)
