@@ -23,15 +23,16 @@ which a worker keeping the deals in memory (``kpis.rollup.warm``) re-reads. What
 | Account, Partner, StrategicPlay · only as a deal's foreign key | protected by their deals (PROTECT): deleting one in use is refused, one without deals counts nowhere |
 | imports (bulk writes, no model signals) | ``imports.sync.rollups_mark_stale`` (all periods, every deal) and ``imports.services.names_create_missing`` |
 
-The warm deals also check, before each use, that no deal's links or catalog changed unlogged
-(``kpis.rollup.deals.catalog_check``): when in doubt they are read again.
+The warm deals also check, before each use, that nothing they hold changed unlogged: the catalog entries
+deals point at (``kpis.rollup.deals.catalog_digest``) and how many deals use a deliverable
+(``deals.delivered_deals``); when in doubt every deal is read again.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -152,13 +153,13 @@ def _request_first_wins(deal: Opportunity) -> None:
     )
 
 
-def _request_for_deals(org_id: int, ids) -> None:
+def _request_for_deals(org_id: int, deals: QuerySet[Opportunity]) -> None:
     """Log the deals as changed and mark the periods they count in stale (in the caller's transaction)."""
-    ids = sorted(set(ids))
+    ids = list(deals.values_list("pk", flat=True))
     if not ids:
         return
     recompute.deals_changed(org_id, ids)
-    found = Opportunity.objects.filter(pk__in=ids).aggregate(
+    found = deals.aggregate(
         **{f"first_{f}": Min(f) for f in DATE_FIELDS[Opportunity]},
         **{f"last_{f}": Max(f) for f in DATE_FIELDS[Opportunity]},
         open=Count("pk", filter=Q(close_date__isnull=True)),
@@ -174,26 +175,27 @@ def _request_for_deals(org_id: int, ids) -> None:
     )
 
 
+def _linked_deals(through, target: str, pk: int) -> QuerySet[Opportunity]:
+    """The deals linked to one product or deliverable (a subquery: there may be many)."""
+    return Opportunity.objects.filter(
+        pk__in=through.objects.filter(**{f"{target}_id": pk}).values("opportunity_id")
+    )
+
+
 @receiver(m2m_changed, sender=Opportunity.products.through)
 @receiver(m2m_changed, sender=Opportunity.deliverables.through)
-def deal_links_changed(sender, instance, action, reverse, pk_set, model, **kwargs):
+def deal_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
     """Products (lines, list price) and deliverables of deals count in their figures. From the product /
-    deliverable side, the deals are ``pk_set`` (a clear names none: they are remembered before it)."""
+    deliverable side the deals are ``pk_set``, except for a clear, which names none: its deals are
+    logged before it, in the same transaction."""
     if _deleting_organisation(kwargs):
         return
-    if reverse and action == "pre_clear":
-        field = "products" if sender is Opportunity.products.through else "deliverables"
-        instance._cleared_deals = list(
-            sender.objects.filter(**{f"{field[:-1]}_id": instance.pk}).values_list(
-                "opportunity_id", flat=True
-            )
-        )
-    if not action.startswith("post_"):
-        return
     if reverse:
-        ids = vars(instance).pop("_cleared_deals", []) if action == "post_clear" else pk_set or ()
-        _request_for_deals(instance.org_id, ids)
-    else:
+        if action == "pre_clear":
+            _request_for_deals(instance.org_id, _linked_deals(sender, instance._meta.model_name, instance.pk))
+        elif action in ("post_add", "post_remove"):
+            _request_for_deals(instance.org_id, Opportunity.objects.filter(pk__in=pk_set or ()))
+    elif action.startswith("post_"):
         recompute.deals_changed(instance.org_id, [instance.pk])
         _request_for_dates(instance, _dates(instance), instance.close_date is None)
 
@@ -205,8 +207,8 @@ def catalog_entry_deleting(sender, instance, **kwargs):
     delete): its deals change, so they are logged and their periods requested before the links go."""
     if _deleting_organisation(kwargs):
         return
-    links = instance.opportunities.through.objects.filter(**{f"{sender._meta.model_name}_id": instance.pk})
-    _request_for_deals(instance.org_id, links.values_list("opportunity_id", flat=True))
+    through = Opportunity.products.through if sender is Product else Opportunity.deliverables.through
+    _request_for_deals(instance.org_id, _linked_deals(through, sender._meta.model_name, instance.pk))
 
 
 @receiver(post_save, sender=Measurement)
@@ -266,7 +268,7 @@ def rep_deleting(sender, instance, **kwargs):
     and the deals it identified lose it (SET NULL, without a signal): they are logged."""
     if _deleting_organisation(kwargs):
         return
-    _request_for_deals(instance.org_id, instance.identified_opportunities.values_list("pk", flat=True))
+    _request_for_deals(instance.org_id, instance.identified_opportunities.all())
     recompute.request(instance.org_id, None)
 
 
