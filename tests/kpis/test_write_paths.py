@@ -11,14 +11,28 @@ import pytest
 
 from imports.options import ImportOptions
 from imports.services_inputs import measurements_import
-from kpis.models import DealChange, RecomputeRequest
+from kpis.models import KPI, DealChange, RecomputeRequest
 from kpis.rollup import warm
-from kpis.services import rollups_recompute, rollups_recompute_pending
+from kpis.services import (
+    kpi_update,
+    measurement_clear,
+    measurement_set,
+    rollups_recompute,
+    rollups_recompute_pending,
+    target_set,
+)
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from sales.models import Deliverable, Opportunity
 from scorecard.models import Organization
 from territories.models import Rep, Territory
-from territories.services import rep_hire, rep_update, territory_add
+from territories.services import (
+    rep_assign,
+    rep_hire,
+    rep_update,
+    territory_add,
+    territory_move,
+    territory_rename,
+)
 from tests.kpis.stored import stored_actual
 from tests.kpis.write_paths import _csv, fresh_figures, stored_rows
 
@@ -84,7 +98,9 @@ def test_deleting_a_deliverable_logs_its_deals_and_recomputes_deliverables_in_wi
     root = Territory.objects.get(org=org, depth=1).full_name
     year = str(START.year)
     assert stored_actual(org, "deliverables_in_wins", year, root) == pytest.approx(2 / 4)
-    delivered = set(Opportunity.objects.filter(org=org, deliverables__isnull=False).values_list("pk", flat=True))
+    delivered = set(
+        Opportunity.objects.filter(org=org, deliverables__isnull=False).values_list("pk", flat=True)
+    )
     Deliverable.objects.get(org=org).delete()
     assert logged(org) == delivered
     assert year in requested(org)
@@ -201,6 +217,46 @@ def test_an_import_creating_reps_recomputes_every_period(org):
     )
     measurements_import(org_slug=org.slug, path=path, options=ImportOptions(create_missing=True))
     assert RecomputeRequest.ALL in requested(org)
+    assert_fresh_after_the_run(org)
+
+
+def test_moving_and_renaming_territories_recompute_every_period(org):
+    team = Territory.objects.get(org=org, name="W1")
+    territory_move(
+        territory=team, target=Territory.objects.get(org=org, name="East"), position="sorted-child"
+    )
+    assert requested(org) == {RecomputeRequest.ALL}
+    assert_fresh_after_the_run(org)
+    territory_rename(territory=Territory.objects.get(pk=team.pk), name="A1")  # moves among its siblings
+    assert requested(org) == {RecomputeRequest.ALL}
+    assert_fresh_after_the_run(org)
+
+
+def test_moving_a_rep_recomputes_from_the_move_on(org):
+    bob = Rep.objects.get(org=org, name="Bob")
+    day = START + timedelta(days=100)
+    rep_assign(rep=bob, territory=Territory.objects.get(org=org, name="E1"), start=day)
+    assert f"{day.year}-{day.month:02d}" in requested(org)
+    assert_fresh_after_the_run(org)
+
+
+def test_kpi_definitions_targets_and_measurements_recompute(org):
+    kpi_update(kpi=KPI.objects.get(org=org, slug="deliverables_in_wins"), active=False)
+    assert requested(org) == {RecomputeRequest.ALL}
+    assert_fresh_after_the_run(org)
+    month = f"{START.year}-03"
+    east = Territory.objects.get(org=org, name="East")
+    target_set(
+        kpi=KPI.objects.get(org=org, slug="won_revenue"), period=month, goal=Decimal(900), territory=east
+    )
+    assert month in requested(org)
+    assert_fresh_after_the_run(org)
+    nps = KPI.objects.get(org=org, slug="nps")
+    measurement_set(kpi=nps, period=month, value=Decimal(30), territory=east)
+    assert month in requested(org)
+    assert_fresh_after_the_run(org)
+    measurement_clear(kpi=nps, period=month, territory=east)
+    assert month in requested(org)
     assert_fresh_after_the_run(org)
 
 

@@ -127,7 +127,9 @@ class WritePaths(RuleBasedStateMachine):
             territory_get_or_create_path(org=org, path=path)
         leaves = list(Territory.objects.filter(org=org, numchild=0).order_by("path"))
         reps = [
-            rep_hire(org=org, name=f"Rep {i}", hire_date=self.start - timedelta(days=30), territory=leaves[i % 3])
+            rep_hire(
+                org=org, name=f"Rep {i}", hire_date=self.start - timedelta(days=30), territory=leaves[i % 3]
+            )
             for i in range(4)
         ]
         # A scout identifies deals without owning any (so it can be deleted: deals protect their reps).
@@ -227,8 +229,13 @@ class WritePaths(RuleBasedStateMachine):
 
     # --- deals ----------------------------------------------------------------------------------
 
-    @rule(which=PICK, seed=PICK, what=st.sampled_from(["amount", "stage", "close", "rep", "account",
-                                                       "channel", "play", "poc", "identified_by"]))
+    @rule(
+        which=PICK,
+        seed=PICK,
+        what=st.sampled_from(
+            ["amount", "stage", "close", "rep", "account", "channel", "play", "poc", "identified_by"]
+        ),
+    )
     def deal_edit(self, which: int, seed: int, what: str) -> None:
         deal = _pick(self.deals(), which)
         if deal is None:
@@ -238,8 +245,10 @@ class WritePaths(RuleBasedStateMachine):
         elif what == "stage":
             deal.stage = ("won", "lost", "engaging", "proposal")[seed % 4]
             engaged = deal.engage_date or self.start
-            deal.close_date = None if deal.stage in ("engaging", "proposal") else min(
-                engaged + timedelta(days=seed % 120), self.today
+            deal.close_date = (
+                None
+                if deal.stage in ("engaging", "proposal")
+                else min(engaged + timedelta(days=seed % 120), self.today)
             )
         elif what == "close" and deal.close_date is not None:
             deal.close_date = max(deal.engage_date or self.start, self.day(seed))
@@ -296,8 +305,12 @@ class WritePaths(RuleBasedStateMachine):
         )
         self.note("deal links set")
 
-    @rule(which=PICK, deal=PICK, how=st.sampled_from(["add", "remove", "clear"]),
-          side=st.sampled_from(["product", "deliverable"]))
+    @rule(
+        which=PICK,
+        deal=PICK,
+        how=st.sampled_from(["add", "remove", "clear"]),
+        side=st.sampled_from(["product", "deliverable"]),
+    )
     def links_from_the_catalog_side(self, which: int, deal: int, how: str, side: str) -> None:
         model = Product if side == "product" else Deliverable
         item = _pick(list(model.objects.filter(org=self.org).order_by("pk")), which)
@@ -400,9 +413,10 @@ class WritePaths(RuleBasedStateMachine):
         programme = _pick(list(Program.objects.filter(org=self.org)), seed)
         member = _pick(self.reps(), rep)
         start = self.day(seed)
-        if programme is None or ProgramParticipation.objects.filter(
-            rep=member, program=programme, start=start
-        ).exists():
+        if (
+            programme is None
+            or ProgramParticipation.objects.filter(rep=member, program=programme, start=start).exists()
+        ):
             return
         participation_save(
             participation=ProgramParticipation(org=self.org, rep=member, program=programme, start=start)
@@ -501,8 +515,11 @@ class WritePaths(RuleBasedStateMachine):
 
     # --- scorecard definitions and inputs ---------------------------------------------------------
 
-    @rule(slug=st.sampled_from(["won_revenue", "deliverables_in_wins", "product_certified_reps",
-                                "identification_participation"]))
+    @rule(
+        slug=st.sampled_from(
+            ["won_revenue", "deliverables_in_wins", "product_certified_reps", "identification_participation"]
+        )
+    )
     def kpi_toggle(self, slug: str) -> None:
         kpi = KPI.objects.filter(org=self.org, slug=slug).first()
         if kpi is not None:
@@ -513,7 +530,9 @@ class WritePaths(RuleBasedStateMachine):
     def target_set(self, which: int, seed: int, rep: bool) -> None:
         day = self.day(seed)
         scope = {"rep": _pick(self.reps(), which)} if rep else {"territory": _pick(self.leaves(), which)}
-        target_set(kpi=self.kpi("won_revenue"), period=f"{day.year}-{day.month:02d}", goal=Decimal(seed), **scope)
+        target_set(
+            kpi=self.kpi("won_revenue"), period=f"{day.year}-{day.month:02d}", goal=Decimal(seed), **scope
+        )
         self.note("target set")
 
     @rule(which=PICK, seed=PICK)
@@ -537,7 +556,9 @@ class WritePaths(RuleBasedStateMachine):
     @rule(month=st.sampled_from([1, 4, 7]))
     def fiscal_year_change(self, month: int) -> None:
         org = Organization.objects.get(pk=self.org.pk)
-        organization_settings_update(org=org, name=org.name, currency=org.currency, fiscal_year_start_month=month)
+        organization_settings_update(
+            org=org, name=org.name, currency=org.currency, fiscal_year_start_month=month
+        )
         self.note(f"fiscal year from month {month}")
 
     # --- imports ----------------------------------------------------------------------------------
@@ -558,9 +579,24 @@ class WritePaths(RuleBasedStateMachine):
             return
         docs = [d.name for d in Deliverable.objects.filter(org=self.org)]
         rows = [
-            ["opportunity_id", "rep", "account", "products", "stage", "created_date", "engage_date",
-             "close_date", "amount", "profit", "channel", "partner", "strategic_play", "poc", "deliverables",
-             "identified_by"],
+            [
+                "opportunity_id",
+                "rep",
+                "account",
+                "products",
+                "stage",
+                "created_date",
+                "engage_date",
+                "close_date",
+                "amount",
+                "profit",
+                "channel",
+                "partner",
+                "strategic_play",
+                "poc",
+                "deliverables",
+                "identified_by",
+            ],
             [
                 deal.external_id,
                 deal.rep.name if deal.rep else "",
@@ -585,9 +621,6 @@ class WritePaths(RuleBasedStateMachine):
 
 
 def _csv(rows: list[list[str]]) -> Path:
-    handle = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="")
-    with handle:
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
         csv.writer(handle).writerows(rows)
     return Path(handle.name)
-
-
