@@ -279,7 +279,7 @@ def full_reads(monkeypatch):
 
 def _edit_a_deal(org) -> None:
     deal = Opportunity.objects.filter(org=org).latest("pk")
-    deal.amount += 1
+    deal.amount = (deal.amount or 0) + 1
     deal.save()
 
 

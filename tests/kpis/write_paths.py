@@ -106,8 +106,9 @@ class WritePaths(RuleBasedStateMachine):
 
     @initialize()
     def start_from_the_base_organisation(self) -> None:
-        if self.reuse_base and type(self)._base is not None:
-            self.org = Organization.objects.get(pk=type(self)._base[0])
+        base = type(self)._base
+        if self.reuse_base and base is not None:
+            self.org = Organization.objects.get(pk=base[0])
             rollups_recompute(org=self.org)  # a worker that has recomputed it: deals warm
         else:
             self.build()
@@ -116,8 +117,9 @@ class WritePaths(RuleBasedStateMachine):
         self.check()
 
     def teardown(self) -> None:
-        if self.reuse_base and type(self)._base is not None:
-            transaction.savepoint_rollback(type(self)._base[1])
+        base = type(self)._base
+        if self.reuse_base and base is not None:
+            transaction.savepoint_rollback(base[1])
         warm.forget()
 
     def build(self) -> None:
