@@ -27,6 +27,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 
+from kpis import recompute
 from sales.models import Opportunity, Product
 from scorecard.models import Organization
 from scorecard.services import organization_create
@@ -206,6 +207,8 @@ def names_create_missing(*, org: Organization, options: ImportOptions) -> dict[s
         return {}
     names_ensure(Rep, org=org, names=options.unknown.reps)
     names_ensure(Product, org=org, names=options.unknown.products)
+    if options.unknown:  # new reps are new scopes of every period (bulk writes send no model signals)
+        recompute.request(org.pk, None)
     also = {"reps created": len(options.unknown.reps), "products created": len(options.unknown.products)}
     return {what: count for what, count in also.items() if count}
 

@@ -1,19 +1,48 @@
-"""Changes that affect rollups mark the affected periods stale and enqueue a recompute after commit."""
+"""Changes that affect rollups mark the affected periods stale and enqueue a recompute after commit.
+
+Every write that can change a stored figure requests a recompute (``recompute.request``) in its own
+transaction, and every write that changes what a deal contributes logs the deal (``recompute.deals_changed``),
+which a worker keeping the deals in memory (``kpis.rollup.warm``) re-reads. What the figures read
+(``kpis.rollup``: load, deals, attribute, tally, warm), and who requests when it changes:
+
+| table · columns read | writes, and the receiver or caller that requests |
+| --- | --- |
+| Organization · fiscal_year_start_month | ``organization_settings_update`` (``fiscal_calendar_changed``) and any other save (admin): ``organization_saved`` |
+| Territory · id, path, depth | add (service, admin, imports): ``territory_saved``; move / rename: ``tree_changed``; delete (subtree): ``territory_deleted`` |
+| Rep · id, hire_date, leave_date | hire / create: ``rep_saved`` (new scope: all periods); hire / leave dates: ``rep_saved`` (the periods between old and new dates); delete: ``rep_deleting`` (its deals as identifier are set to NULL: logged) |
+| TerritoryAssignment · rep, territory, start, end | save / delete, cascades from a rep: ``dated_fact_changed`` |
+| Certification · rep, type, earned, expires | save / delete, cascades from a rep: ``dated_fact_changed`` |
+| CertificationType · category | ``catalog_kind_saved`` (filters by category); deleting one in use is refused (PROTECT) |
+| ProgramParticipation · rep, program, start, end | save / delete, cascades: ``dated_fact_changed`` |
+| Program · kind | ``catalog_kind_saved`` (filters by kind); deleting one in use is refused (PROTECT) |
+| KPI · active ones, every field | save / delete (objective and perspective deletes cascade to it): ``definition_changed`` |
+| Measurement, Target (current) | save / delete, cascades from KPIs, reps, territories: ``period_input_changed`` |
+| Product · line, list_price | save / delete: ``definition_changed``; its deals' links cascade on delete: ``catalog_entry_deleting`` |
+| Opportunity · every column the deal columns hold | save / delete: ``dated_fact_changed`` (+ first wins of its accounts) |
+| Opportunity.products / .deliverables (links) | ``m2m_changed`` from either side (add, remove, clear): ``deal_links_changed``; a deleted product or deliverable's links: ``catalog_entry_deleting`` |
+| Account, Partner, StrategicPlay · only as a deal's foreign key | protected by their deals (PROTECT): deleting one in use is refused, one without deals counts nowhere |
+| imports (bulk writes, no model signals) | ``imports.sync.rollups_mark_stale`` (all periods, every deal) and ``imports.services.names_create_missing`` |
+
+The warm deals also check, before each use, that nothing they hold changed unlogged: the catalog entries
+deals point at (``kpis.rollup.deals.catalog_digest``) and how many deals use a deliverable
+(``deals.delivered_deals``); when in doubt every deal is read again.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Min
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from people.models import Certification, ProgramParticipation
-from sales.models import Opportunity, Product, Stage
+from people.models import Certification, CertificationType, Program, ProgramParticipation
+from sales.models import Deliverable, Opportunity, Product, Stage
+from scorecard.models import Organization
 from scorecard.services import year_or_quarter_keyed
 from scorecard.signals import fiscal_calendar_changed, fiscal_calendar_changing, organization_created
-from territories.models import TerritoryAssignment
+from territories.models import Rep, Territory, TerritoryAssignment
 from territories.signals import tree_changed
 
 from . import recompute
@@ -34,8 +63,6 @@ def _dates(instance) -> list[date]:
 
 def _deleting_organisation(kwargs) -> bool:
     """A cascade from deleting a whole organisation has nothing left to recompute."""
-    from scorecard.models import Organization
-
     origin = kwargs.get("origin")
     model = getattr(origin, "model", type(origin))
     return model is Organization
@@ -126,20 +153,62 @@ def _request_first_wins(deal: Opportunity) -> None:
     )
 
 
+def _request_for_deals(org_id: int, deals: QuerySet[Opportunity]) -> None:
+    """Log the deals as changed and mark the periods they count in stale (in the caller's transaction)."""
+    ids = list(deals.values_list("pk", flat=True))
+    if not ids:
+        return
+    recompute.deals_changed(org_id, ids)
+    found = deals.aggregate(
+        **{f"first_{f}": Min(f) for f in DATE_FIELDS[Opportunity]},
+        **{f"last_{f}": Max(f) for f in DATE_FIELDS[Opportunity]},
+        open=Count("pk", filter=Q(close_date__isnull=True)),
+    )
+    dates = [d for k, d in found.items() if k != "open" and d is not None]
+    if not dates:
+        return
+    org = Organization.objects.get(pk=org_id)
+    today = timezone.localdate()
+    last = today if found["open"] else max(dates)
+    recompute.request(
+        org_id, recompute.affected_periods(min(dates), last, org.fiscal_year_start_month, today)
+    )
+
+
+def _linked_deals(through, target: str, pk: int) -> QuerySet[Opportunity]:
+    """The deals linked to one product or deliverable (a subquery: there may be many)."""
+    return Opportunity.objects.filter(
+        pk__in=through.objects.filter(**{f"{target}_id": pk}).values("opportunity_id")
+    )
+
+
 @receiver(m2m_changed, sender=Opportunity.products.through)
 @receiver(m2m_changed, sender=Opportunity.deliverables.through)
 def deal_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """Products (lines, list price) and deliverables of deals count in their figures."""
-    if not action.startswith("post_"):
-        return
+    """Products (lines, list price) and deliverables of deals count in their figures. From the product /
+    deliverable side the deals are ``pk_set``, except for a clear, which names none: its deals are
+    logged before it, in the same transaction."""
     if _deleting_organisation(kwargs):
         return
-    if reverse:  # from the product / deliverable side (a clear does not say which deals)
-        recompute.deals_changed(instance.org_id, pk_set)
-        recompute.request(instance.org_id, None)
-    else:
+    if reverse:
+        if action == "pre_clear":
+            _request_for_deals(instance.org_id, _linked_deals(sender, instance._meta.model_name, instance.pk))
+        elif action in ("post_add", "post_remove"):
+            _request_for_deals(instance.org_id, Opportunity.objects.filter(pk__in=pk_set or ()))
+    elif action.startswith("post_"):
         recompute.deals_changed(instance.org_id, [instance.pk])
         _request_for_dates(instance, _dates(instance), instance.close_date is None)
+
+
+@receiver(pre_delete, sender=Product)
+@receiver(pre_delete, sender=Deliverable)
+def catalog_entry_deleting(sender, instance, **kwargs):
+    """Deleting a product or a deliverable deletes its links to deals without a signal of their own (a fast
+    delete): its deals change, so they are logged and their periods requested before the links go."""
+    if _deleting_organisation(kwargs):
+        return
+    through = Opportunity.products.through if sender is Product else Opportunity.deliverables.through
+    _request_for_deals(instance.org_id, _linked_deals(through, sender._meta.model_name, instance.pk))
 
 
 @receiver(post_save, sender=Measurement)
@@ -165,6 +234,90 @@ def definition_changed(sender, instance, **kwargs):
     if _deleting_organisation(kwargs):
         return
     recompute.request(instance.org_id, None)
+
+
+@receiver(pre_save, sender=Rep)
+def remember_rep_dates(sender, instance, **kwargs):
+    if instance.pk:
+        instance._old_rep_dates = (
+            sender.objects.filter(pk=instance.pk).values_list("hire_date", "leave_date").first()
+        )
+
+
+@receiver(post_save, sender=Rep)
+def rep_saved(sender, instance, created, **kwargs):
+    """A new rep is a new scope of every period; hire and leave dates decide in which periods a rep is
+    active (headcount, turnover, participation, per-rep figures): the periods between the old and the new
+    date (an open start: every period; an open end: up to today)."""
+    old = vars(instance).pop("_old_rep_dates", None)
+    if created or old is None:
+        recompute.request(instance.org_id, None)
+        return
+    (old_hire, old_leave), hire, leave = old, instance.hire_date, instance.leave_date
+    if old_hire != hire and None in (old_hire, hire):
+        recompute.request(instance.org_id, None)
+        return
+    pairs = [(a, b) for a, b in ((old_hire, hire), (old_leave, leave)) if a != b]
+    dates = [d for pair in pairs for d in pair if d is not None]
+    _request_for_dates(instance, dates, open_ended=old_leave != leave and None in (old_leave, leave))
+
+
+@receiver(pre_delete, sender=Rep)
+def rep_deleting(sender, instance, **kwargs):
+    """A rep's scope goes (its assignments, certifications, targets cascade with their own receivers),
+    and the deals it identified lose it (SET NULL, without a signal): they are logged."""
+    if _deleting_organisation(kwargs):
+        return
+    _request_for_deals(instance.org_id, instance.identified_opportunities.all())
+    recompute.request(instance.org_id, None)
+
+
+@receiver(post_save, sender=Territory)
+def territory_saved(sender, instance, created, **kwargs):
+    """A new territory is a new scope of every period (moves and renames send ``tree_changed``)."""
+    if created:
+        recompute.request(instance.org_id, None)
+
+
+@receiver(post_delete, sender=Territory)
+def territory_deleted(sender, instance, **kwargs):
+    if not _deleting_organisation(kwargs):
+        recompute.request(instance.org_id, None)
+
+
+@receiver(pre_save, sender=CertificationType)
+@receiver(pre_save, sender=Program)
+def remember_kind(sender, instance, **kwargs):
+    field = "category" if sender is CertificationType else "kind"
+    if instance.pk:
+        instance._old_kind = sender.objects.filter(pk=instance.pk).values_list(field, flat=True).first()
+
+
+@receiver(post_save, sender=CertificationType)
+@receiver(post_save, sender=Program)
+def catalog_kind_saved(sender, instance, created, **kwargs):
+    """KPIs filter certifications by category and programmes by kind: a type or programme changing it
+    moves all its rows between filters."""
+    field = "category" if sender is CertificationType else "kind"
+    old = vars(instance).pop("_old_kind", None)
+    if not created and old != getattr(instance, field):
+        recompute.request(instance.org_id, None)
+
+
+@receiver(pre_save, sender=Organization)
+def remember_fiscal_calendar(sender, instance, **kwargs):
+    if instance.pk:
+        instance._old_fiscal_start = (
+            sender.objects.filter(pk=instance.pk).values_list("fiscal_year_start_month", flat=True).first()
+        )
+
+
+@receiver(post_save, sender=Organization)
+def organization_saved(sender, instance, created, **kwargs):
+    """A fiscal year changed by any save (the admin too, not only ``organization_settings_update``)."""
+    old = vars(instance).pop("_old_fiscal_start", None)
+    if not created and old is not None and old != instance.fiscal_year_start_month:
+        fiscal_calendar_changed_recompute(sender, instance)
 
 
 @receiver(organization_created)

@@ -15,7 +15,7 @@ import numpy as np
 from scorecard import periods as P
 from scorecard.models import Organization
 
-from .deals import Deals, deal_summary, read_deals, window_sql
+from .deals import Deals, deal_summary, delivered_deals, read_deals, window_sql
 from .derive import Columns, Values
 from .distinct import DistinctCounts
 from .grid import Grid
@@ -89,8 +89,10 @@ class Rollup:
         try:
             changed = warm.catch_up(
                 inputs.products.digest,
+                inputs.catalog,
                 inputs.scopes,
                 lambda ids: read_deals(self.org.pk, inputs.scopes, inputs.products, ids=ids),
+                lambda: delivered_deals(self.org.pk),
             )
         except Stale:
             return None, None
@@ -137,6 +139,7 @@ class Rollup:
             token=token,
             deals=self.deals,
             products_digest=self.inputs.products.digest,
+            catalog=self.inputs.catalog,
             rep_ids=self.inputs.scopes.rep_ids,
             tree_ids=self.inputs.scopes.tree.ids,
             key=self.counter.fingerprint(),

@@ -15,7 +15,8 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 from psycopg import pq
 
-from sales.models import CLOSED_STAGES, Opportunity, Product
+from sales.models import CLOSED_STAGES, Deliverable, Opportunity, Partner, Product, StrategicPlay
+from territories.models import Rep
 
 from .arrays import UNITS, bincount_exact, index_of, ymd_ordinal
 from .grid import Scopes
@@ -129,6 +130,32 @@ class Products:
             digest=hashlib.blake2b(repr(rows).encode(), digest_size=20).digest(),
             lines_span=1 << max(len(lines), 1).bit_length(),
         )
+
+
+def catalog_digest(org_id: int) -> bytes:
+    """How many deliverables, partners, strategic plays and reps the organisation has, and their highest
+    ids: what kept deal columns point at besides products. Deleting one changes deals without an edit of
+    theirs (links cascade, an identifier is set to NULL); the receivers log those deals, and this is the
+    backstop for a write that reached the database another way (one query over small tables)."""
+    parts = [
+        f"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM {model._meta.db_table} WHERE org_id = %s"
+        for model in (Deliverable, Partner, StrategicPlay, Rep)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), [org_id] * len(parts))
+        rows = cursor.fetchall()
+    return hashlib.blake2b(repr(rows).encode(), digest_size=20).digest()
+
+
+def delivered_deals(org_id: int) -> int:
+    """How many of the organisation's deals use a technical deliverable (to check kept deal columns;
+    through the organisation's few deliverables, which is cheaper than through its deals)."""
+    return (
+        Opportunity.deliverables.through.objects.filter(deliverable__org_id=org_id)
+        .values("opportunity_id")
+        .distinct()
+        .count()
+    )
 
 
 def money_units(value) -> int:

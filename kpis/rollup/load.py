@@ -17,7 +17,7 @@ from territories.models import Rep, Territory
 
 from .arrays import FAR
 from .attribute import Assignments, Certifications
-from .deals import Products
+from .deals import Products, catalog_digest
 from .grid import Scopes, Tree
 
 Scope = tuple[str, int]  # ("t", territory id) or ("r", rep id)
@@ -38,6 +38,7 @@ class Inputs:
     targets: PeriodInputs
     input_days: np.ndarray  # first days of the periods measurements and targets are for
     products: Products
+    catalog: bytes  # deliverables, partners, plays, reps (``deals.catalog_digest``)
 
     @property
     def kpi_by_slug(self) -> dict[str, KPI]:
@@ -96,6 +97,7 @@ def load_inputs(org: Organization, today: date) -> Inputs:
         targets=targets,
         input_days=np.array(input_days, dtype=np.int64),
         products=Products.load(org.pk),
+        catalog=catalog_digest(org.pk),
     )
 
 

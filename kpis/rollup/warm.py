@@ -8,7 +8,10 @@ rolled-back transaction has been there since), brings them up to date with the o
 ``DealChange`` (written in the same transaction as each change, deleted by the recompute that read them)
 and recounts only those deals: their old versions are subtracted and their new versions added, exactly
 (money in integer units), with the unchanged deals that an edit made, or stopped being, their account's
-first won deal. Anything else the figures depend on (territories, reps, assignments,
+first won deal. Before that, the kept columns are checked against what they cannot learn from the log:
+products (lines, list prices) and the other catalog entries deals point at (deliverables, partners,
+plays, reps: ``deals.catalog_digest``) must be unchanged, and as many deals must use a deliverable as the
+database says; otherwise every deal is read again. Anything else the figures depend on (territories, reps, assignments,
 certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
 recounted from the deal columns in memory. A full recompute (nightly, ``recompute`` command) always
 reads everything again.
@@ -61,6 +64,7 @@ class WarmDeals:
     token: str
     deals: Deals
     products_digest: bytes
+    catalog: bytes
     rep_ids: np.ndarray
     tree_ids: np.ndarray
     key: bytes | None = None
@@ -79,14 +83,22 @@ class WarmDeals:
         return index_of(self.deals.id, ids, self.order)
 
     def catch_up(
-        self, products_digest: bytes, scopes: Scopes, read: Callable[[list[int]], Deals]
+        self,
+        products_digest: bytes,
+        catalog: bytes,
+        scopes: Scopes,
+        read: Callable[[list[int]], Deals],
+        delivered: Callable[[], int],
     ) -> tuple[Deals, Deals]:
         """Apply the changed deals (``read``: the deals with the given ids) to the columns (in place);
         returns their old and new versions. An edit can change which deal is an account's first won deal:
         unchanged deals whose mark moved come back too, as they were and as they are now, so subtracting
-        the old versions and adding the new ones stays exact."""
+        the old versions and adding the new ones stays exact. ``delivered``: how many deals use a
+        deliverable in the database. Raises ``Stale`` when the kept deals cannot be trusted."""
         if self.products_digest != products_digest:
             raise Stale("products changed")
+        if self.catalog != catalog:
+            raise Stale("deliverables, partners, plays or reps changed")
         deals = self.deals
         if not (
             np.array_equal(self.rep_ids, scopes.rep_ids) and np.array_equal(self.tree_ids, scopes.tree.ids)
@@ -115,6 +127,8 @@ class WarmDeals:
         deals.pair_deal = np.concatenate([deals.pair_deal[~drop], at[new.pair_deal]])
         deals.pair_line = np.concatenate([deals.pair_line[~drop], new.pair_line])
         self.changed = set()
+        if int(deals.deliverable.sum()) != delivered():
+            raise Stale("deal links changed without a logged change")
         accounts = np.union1d(old.account, new.account)
         moved = np.setdiff1d(deals.mark_first_wins(accounts[accounts >= 0]), np.concatenate([pos, at]))
         new.first_won = deals.first_won[at]
