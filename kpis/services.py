@@ -114,11 +114,16 @@ def _compute(org: Organization, plan: Plan, today: date) -> tuple[Rollup, list[s
     years = plan.years
     rollup = Rollup(org, today=today, period_keys=_periods(org, years), warm=plan.kept, full_grid=keeping)
     if years is not None:
-        # The data's date range may have grown: years that now have rows are stored too.
+        # The data's date range may have grown: years that now have rows are stored too, and so are
+        # the first and last years stored so far, whose periods outside the old range now have rows
+        # (with a fiscal year from April, a certificate in 2026-06 opens FY2027 and also brings
+        # 2026-01..03 of FY2026 into the range).
         have = set(ScopeRollup.objects.filter(org=org).values_list("year", flat=True).distinct())
-        missing = set(rollup.stored_years) - have - set(years)
-        if missing:
-            years = sorted(set(years) | missing)
+        opened = set(rollup.stored_years) - have  # years with data and no rows yet
+        missing = opened - set(years)
+        edges = {min(have), max(have)} - set(years) if opened and have else set()
+        if missing or edges:
+            years = sorted(set(years) | missing | edges)
             if rollup.window is not None:
                 rollup = Rollup(org, today=today, period_keys=_periods(org, years))
     return rollup, years

@@ -179,6 +179,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Each test starts with an empty local-memory cache: SQLite hands a rolled-back test's ids out
+    again, so a recompute lock or pending flag one test left on its organisation would otherwise hold
+    up the next test's organisation of the same id. (Redis, in the PostgreSQL pass, is shared with the
+    worker thread and left alone: PostgreSQL does not reuse ids.)"""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager_unless_real_worker(request: pytest.FixtureRequest) -> Iterator[None]:
     """Run tasks in-process unless the test asked for the real worker."""
     if "celery_worker" in request.fixturenames or request.node.get_closest_marker("worker"):

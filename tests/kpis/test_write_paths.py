@@ -22,8 +22,10 @@ from kpis.services import (
     target_set,
 )
 from people.models import Certification, CertificationType, Program, ProgramParticipation
+from people.services import certification_save
 from sales.models import Deliverable, Opportunity
 from scorecard.models import Organization
+from scorecard.services import organization_settings_update
 from territories.models import Rep, Territory
 from territories.services import (
     rep_assign,
@@ -302,3 +304,21 @@ def test_a_catalog_entry_added_without_a_signal_makes_the_kept_deals_read_again(
     Deliverable.objects.bulk_create([Deliverable(org=org, name="Project document")])
     _edit_a_deal(org)
     assert_fresh_after_the_run(org, full_reads, expected_reads=1)
+
+
+def test_a_fact_opening_a_new_fiscal_year_also_fills_the_last_stored_years_later_periods(org):
+    """Found by the stateful test: with a fiscal year from April the data ends in FY(START+1)'s summer,
+    and that year's row holds its periods up to there. A certification earned the next May opens the
+    following fiscal year, and the months between — in the year already stored, which the change's own
+    periods do not name — now have rows too: the run stores them as well."""
+    organization_settings_update(org=org, name=org.name, currency=org.currency, fiscal_year_start_month=4)
+    org.refresh_from_db()
+    assert rollups_recompute_pending(org.pk)
+    years_before = {key[2] for key in stored_rows(org)}
+    ann = Rep.objects.get(org=org, name="Ann")
+    kind = CertificationType.objects.get(org=org, name="Cloud")
+    earned = min(date(START.year + 1, 5, 1), TODAY)
+    certification_save(certification=Certification(org=org, rep=ann, type=kind, earned=earned))
+    assert_fresh_after_the_run(org)
+    if earned.month >= 4:  # the certificate opened a year: the case this test is about
+        assert {key[2] for key in stored_rows(org)} - years_before == {f"FY{START.year + 2}"}
