@@ -524,13 +524,16 @@ def _targets(
             for territory, part in share.items():
                 for year in years:
                     scale = 1.0 if kpi.slug in PER_UNIT else part
-                    goal = sizes[kpi.slug] * scale * float(rng.uniform(0.9, 1.15))
+                    # Quotas stretch beyond what is won, so the remaining quota (pipeline coverage) exists.
+                    stretch = (1.1, 1.35) if kpi.slug == "won_revenue" else (0.9, 1.15)
+                    goal = sizes[kpi.slug] * scale * float(rng.uniform(*stretch))
                     rows.append((kpi.pk, territory, None, str(year), goal, goal * red_share))
                     for quarter in quarters[year]:
                         per = 1.0 if kpi.slug in PER_UNIT or kpi.slug == "market_size" else 0.25
                         rows.append((kpi.pk, territory, None, quarter, goal * per, goal * per * red_share))
-        elif kpi.default_goal is not None:
-            base, red = float(kpi.default_goal), float(kpi.default_red_flag or kpi.default_goal)
+        else:  # scale-free: a fraction, percentage, score or days
+            base = float(kpi.default_goal) if kpi.default_goal is not None else 0.3
+            red = float(kpi.default_red_flag) if kpi.default_red_flag is not None else base * red_share
             for territory in share:
                 for year in years:
                     nudge = float(rng.uniform(0.95, 1.05))
