@@ -26,6 +26,7 @@ IMPORT_ROWS=${IMPORT_ROWS:-4000}
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 BIN=$(dirname "$PY")
 DIR=$(mktemp -d /tmp/scorecard-load.XXXXXX)
+chmod 755 "$DIR"  # the PostgreSQL server runs as postgres under it
 PIDS=()
 
 stop_all() {
