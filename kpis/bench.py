@@ -7,12 +7,13 @@ amount, channel and POC only, and nothing else (no products, accounts, certifica
 
 from __future__ import annotations
 
+import os
 import random
 import resource
 import time
 from datetime import date, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext
 
 from kpis import bench_org
@@ -321,9 +322,11 @@ def organization(deals: int, profile: str = "realistic", reuse: bool = False) ->
 
 def _run(deals: int, keep: bool, profile: str, reuse: bool) -> dict:
     org, build_seconds = organization(deals, profile, reuse)
+    load_before = os.getloadavg()  # the machine is shared: every figure says how busy it was
     baseline, groups = baseline_sql_seconds(org)
     realistic, realistic_groups = baseline_realistic_sql_seconds(org)
     started = time.perf_counter()
+    reset_queries()  # building may have filled the query log (DEBUG) beyond what the capture can count
     with CaptureQueriesContext(connection) as queries:
         stored = rollups_recompute(org=org)  # as of today, like the recompute an edit triggers
     rollup_seconds = time.perf_counter() - started
@@ -349,6 +352,9 @@ def _run(deals: int, keep: bool, profile: str, reuse: bool) -> dict:
     }
     result["incremental_seconds"] = round(incremental_seconds(org), 3)
     result["incremental_cold_seconds"] = round(incremental_seconds(org, cold=True), 3)
+    result["load_average"] = [
+        round(x, 2) for x in (*load_before, *os.getloadavg())
+    ]  # 1/5/15 min, before/after
     if not keep:
         ScopeRollup.objects.filter(org=org).delete()
         organization_delete(org)
