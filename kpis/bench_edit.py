@@ -18,6 +18,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -76,6 +77,12 @@ def summary(samples: list[float]) -> dict:
     }
 
 
+def _same_database() -> str:
+    """DATABASE_URL naming the database this process uses (under pytest: the test database)."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(url._replace(path=f"/{connection.settings_dict['NAME']}"))
+
+
 class Worker:
     """``celery -A scorecard worker --pool=solo`` on a private queue, as a child process of this one."""
 
@@ -89,6 +96,7 @@ class Worker:
         self.log.write_bytes(b"")
         env = {
             **os.environ,
+            "DATABASE_URL": _same_database(),
             "CELERY_QUEUE": self.queue,
             "SCORECARD_RECOMPUTE_SETTLE_SECONDS": str(self.settle),
         }
