@@ -146,6 +146,8 @@ def _deal_and_team(org: Organization):
     for opp in Opportunity.objects.filter(
         org=org, stage="won", rep__isnull=False, close_date__range=QUARTER, amount__isnull=False
     ).order_by("pk")[:50]:
+        if opp.rep_id is None:
+            continue
         assignment = (
             TerritoryAssignment.objects.filter(org=org, rep_id=opp.rep_id, start__lte=opp.close_date)
             .exclude(end__lt=opp.close_date)
@@ -172,8 +174,7 @@ def _manager_client(org: Organization, team: Territory) -> Client:
 def _form_data(opp) -> dict:
     data: dict = {}
     for name in FORM_FIELDS:
-        field = opp._meta.get_field(name)
-        value = getattr(opp, field.attname)
+        value = opp.serializable_value(name)  # a foreign key's id
         data[name] = "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
     data["products"] = [str(pk) for pk in opp.products.values_list("pk", flat=True)]
     data["deliverables"] = [str(pk) for pk in opp.deliverables.values_list("pk", flat=True)]

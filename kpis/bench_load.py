@@ -85,7 +85,7 @@ def _reps(org: Organization, count: int) -> list[dict]:
     last = QUARTER[1]
     in_team = TerritoryAssignment.objects.filter(org=org, start__lte=QUARTER[0]).exclude(end__lt=last)
     candidates = Rep.objects.filter(org=org, leave_date__isnull=True, pk__in=in_team.values("rep_id"))
-    out = []
+    out: list[dict] = []
     for rep in candidates.order_by("pk")[: count * 2]:
         deals = list(
             Opportunity.objects.filter(org=org, rep=rep, stage="won", close_date__range=QUARTER)
@@ -107,7 +107,7 @@ def _form(opp: Opportunity) -> dict:
     for name in FORM_FIELDS:
         if name == "rep":
             continue  # a rep's own deals: the form has no owner field for them
-        value = getattr(opp, opp._meta.get_field(name).attname)
+        value = opp.serializable_value(name)  # a foreign key's id
         data[name] = "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
     data["products"] = [str(pk) for pk in opp.products.values_list("pk", flat=True)]
     data["deliverables"] = [str(pk) for pk in opp.deliverables.values_list("pk", flat=True)]

@@ -446,7 +446,7 @@ def _measurements(org: Organization, rng: np.random.Generator, years: list[int],
     reps = list(Rep.objects.filter(org=org).values_list("pk", flat=True))
     yearly_won = float(drawn.amount[drawn.stage == 1].sum()) / len(years)
     quarters = [periods.quarter(y, q).key for y in years for q in range(1, 5)]
-    rows = []
+    rows: list[tuple] = []
     for quarter in quarters:
         for team in teams:
             for slug, (low, high, weights) in MANUAL.items():
@@ -516,7 +516,7 @@ def _targets(
     _teams, share = _leaves_and_shares(org)
     rep_ids = list(Rep.objects.filter(org=org).values_list("pk", flat=True))
     quarters = {y: [periods.quarter(y, q).key for q in range(1, 5)] for y in years}
-    rows = []
+    rows: list[tuple] = []
     for kpi in KPI.objects.filter(org=org).order_by("pk"):
         lower = kpi.direction == "lower"
         red_share = 1.25 if lower else 0.8
