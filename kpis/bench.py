@@ -1,20 +1,26 @@
-"""Rollup benchmark: a synthetic organisation at scale, our full recompute against one hand-written SQL
-GROUP BY over the same rows, in the same run (figures, not tests)."""
+"""Rollup benchmark: a synthetic organisation at scale, our full recompute against hand-written SQL
+GROUP BYs over the same rows, in the same run (figures, not tests).
+
+Two profiles: ``realistic`` (the default) fills every input the engine reads at a realistic density
+(``kpis.bench_org``); ``simple`` is the first benchmark's organisation: deals with a rep, stage, dates,
+amount, channel and POC only, and nothing else (no products, accounts, certifications, targets, …)."""
 
 from __future__ import annotations
 
+import os
 import random
 import resource
 import time
 from datetime import date, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext
 
+from kpis import bench_org
 from kpis.models import RecomputeRequest, RollupRun, ScopeRollup
 from kpis.rollup import warm
 from kpis.services import rollups_recompute, rollups_recompute_pending
-from sales.models import Opportunity
+from sales.models import Opportunity, Product
 from scorecard.models import Organization
 from scorecard.services import organization_create, organization_delete
 from territories.models import Rep, Territory, TerritoryAssignment
@@ -38,16 +44,29 @@ def _executemany(sql: str, rows: list[tuple]) -> None:
         cursor.executemany(sql, rows)
 
 
+PROFILES = ("realistic", "simple")
+
+
+def org_slug(deals: int, profile: str = "realistic") -> str:
+    return f"bench-{deals}" if profile == "realistic" else f"bench-{profile}-{deals}"
+
+
 @transaction.atomic
-def build_org(slug: str, deals: int, seed: int = 7) -> Organization:
-    """1,000 reps in 200 territories on 4 levels, 3 years, ``deals`` opportunities."""
+def build_org(slug: str, deals: int, seed: int = 7, profile: str = "realistic") -> Organization:
+    """1,000 reps in 200 territories on 4 levels, 3 years, ``deals`` opportunities; with every other
+    input of the engine filled (``realistic``) or none (``simple``)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: {', '.join(PROFILES)}")
     rnd = random.Random(seed)
     for old in Organization.objects.filter(slug=slug):
         organization_delete(old)
     org = organization_create(name=f"Bench {deals}", slug=slug)
     teams = _tree_build(org)
     rep_ids, leave_dates = _reps_build(org, teams, rnd)
-    _deals_insert(org, deals, rep_ids, leave_dates, rnd)
+    if profile == "simple":
+        _deals_insert(org, deals, rep_ids, leave_dates, rnd)
+    else:
+        bench_org.fill(org, deals, FIRST_DAY, LAST_DAY, seed)
     return org
 
 
@@ -157,29 +176,92 @@ def _deal_row(
     )
 
 
+def _month_sql() -> str:
+    if connection.vendor == "sqlite":
+        return "strftime('%%Y-%%m', o.close_date)"
+    return "to_char(o.close_date, 'YYYY-MM')"
+
+
+def _credited_sql() -> str:
+    """Deals joined to the assignment covering their close date (house deals left out)."""
+    return f"""FROM {Opportunity._meta.db_table} o
+        JOIN {TerritoryAssignment._meta.db_table} a
+          ON a.rep_id = o.rep_id AND a.start <= o.close_date AND (a."end" IS NULL OR a."end" >= o.close_date)"""
+
+
+def _timed(statements: list[str], org: Organization) -> tuple[float, int]:
+    started = time.perf_counter()
+    groups = 0
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql, [org.pk] * sql.count("%s"))
+            groups += len(cursor.fetchall())
+    return time.perf_counter() - started, groups
+
+
 def baseline_sql_seconds(org: Organization) -> tuple[float, int]:
     """One hand-written GROUP BY: won revenue, won and lost deals per leaf territory and month."""
-    month = (
-        "strftime('%%Y-%%m', o.close_date)"
-        if connection.vendor == "sqlite"
-        else "to_char(o.close_date, 'YYYY-MM')"
-    )
     sql = f"""
-        SELECT a.territory_id, {month} AS month,
+        SELECT a.territory_id, {_month_sql()} AS month,
                SUM(CASE WHEN o.stage = 'won' THEN o.amount ELSE 0 END),
                SUM(CASE WHEN o.stage = 'won' THEN 1 ELSE 0 END),
                SUM(CASE WHEN o.stage = 'lost' THEN 1 ELSE 0 END)
-        FROM {Opportunity._meta.db_table} o
-        JOIN {TerritoryAssignment._meta.db_table} a
-          ON a.rep_id = o.rep_id AND a.start <= o.close_date AND (a."end" IS NULL OR a."end" >= o.close_date)
+        {_credited_sql()}
         WHERE o.org_id = %s AND o.stage IN ('won', 'lost')
         GROUP BY a.territory_id, month
     """
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [org.pk])
-        rows = cursor.fetchall()
-    return time.perf_counter() - started, len(rows)
+    return _timed([sql], org)
+
+
+def baseline_realistic_sql_seconds(org: Organization) -> tuple[float, int]:
+    """Hand-written GROUP BYs over what the realistic data adds, per leaf territory and close month: money
+    (won, lost, profit, partner-led), counts (plays, POCs), cycle days, distinct customers; deals spanning
+    two or more product lines (products and their lines joined); won deals with technical deliverables.
+    Still far less than the rollup does (no ancestors, reps, quarters and years, open pipeline, people
+    KPIs, targets or scores), so a ratio near 1 means the rollup costs about as much as reading the rows."""
+    days = (
+        "julianday(o.close_date) - julianday(COALESCE(o.engage_date, o.created_date))"
+        if connection.vendor == "sqlite"
+        else "o.close_date - COALESCE(o.engage_date, o.created_date)"
+    )
+    month = _month_sql()
+    won = "o.stage = 'won'"
+    deals = f"""
+        SELECT a.territory_id, {month} AS month,
+               SUM(CASE WHEN {won} THEN o.amount ELSE 0 END),
+               SUM(CASE WHEN {won} THEN o.profit ELSE 0 END),
+               SUM(CASE WHEN o.stage = 'lost' THEN o.amount ELSE 0 END),
+               SUM(CASE WHEN {won} AND o.channel = 'partner' THEN o.amount ELSE 0 END),
+               SUM(CASE WHEN {won} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.stage = 'lost' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.strategic_play_id IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.strategic_play_id IS NOT NULL AND {won} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.poc = 'success' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN o.poc = 'success' AND {won} THEN 1 ELSE 0 END),
+               AVG(CASE WHEN {won} THEN {days} END),
+               COUNT(DISTINCT CASE WHEN {won} THEN o.account_id END)
+        {_credited_sql()}
+        WHERE o.org_id = %s AND o.stage IN ('won', 'lost')
+        GROUP BY a.territory_id, month
+    """
+    links = Opportunity.products.through._meta.db_table
+    cross_brand = f"""
+        SELECT a.territory_id, {month} AS month, COUNT(*)
+        {_credited_sql()}
+        JOIN (SELECT l.opportunity_id FROM {links} l JOIN {Product._meta.db_table} p ON p.id = l.product_id
+              WHERE p.org_id = %s
+              GROUP BY l.opportunity_id HAVING COUNT(DISTINCT p.line) >= 2) x ON x.opportunity_id = o.id
+        WHERE o.org_id = %s AND {won}
+        GROUP BY a.territory_id, month
+    """
+    used = Opportunity.deliverables.through._meta.db_table
+    deliverables = f"""
+        SELECT a.territory_id, {month} AS month, COUNT(*)
+        {_credited_sql()}
+        WHERE o.org_id = %s AND {won} AND EXISTS (SELECT 1 FROM {used} d WHERE d.opportunity_id = o.id)
+        GROUP BY a.territory_id, month
+    """
+    return _timed([deals, cross_brand, deliverables], org)
 
 
 def incremental_seconds(org: Organization, cold: bool = False) -> float:
@@ -211,45 +293,68 @@ def incremental_seconds(org: Organization, cold: bool = False) -> float:
     return elapsed
 
 
-def run(deals: int, keep: bool = False) -> dict:
+def run(deals: int, keep: bool = False, profile: str = "realistic", reuse: bool = False) -> dict:
     from django.conf import settings
 
     # Building the organisation must not trigger the change-driven recompute: the benchmark times it itself.
     previous = settings.SCORECARD_AUTO_RECOMPUTE
     settings.SCORECARD_AUTO_RECOMPUTE = False
     try:
-        return _run(deals, keep)
+        return _run(deals, keep, profile, reuse)
     finally:
         settings.SCORECARD_AUTO_RECOMPUTE = previous
 
 
-def _run(deals: int, keep: bool) -> dict:
-    slug = f"bench-{deals}"
+def organization(deals: int, profile: str = "realistic", reuse: bool = False) -> tuple[Organization, float]:
+    """The benchmark organisation, built (or, with ``reuse``, the one a previous run kept, its stored
+    rollups dropped so the recompute starts from nothing) and the seconds building it took."""
+    slug = org_slug(deals, profile)
+    existing = Organization.objects.filter(slug=slug).first() if reuse else None
+    if existing is not None:
+        ScopeRollup.objects.filter(org=existing).delete()
+        RollupRun.objects.filter(org=existing).delete()
+        RecomputeRequest.objects.filter(org=existing).delete()
+        return existing, 0.0
     started = time.perf_counter()
-    org = build_org(slug, deals)
-    build_seconds = time.perf_counter() - started
+    org = build_org(slug, deals, profile=profile)
+    return org, time.perf_counter() - started
+
+
+def _run(deals: int, keep: bool, profile: str, reuse: bool) -> dict:
+    org, build_seconds = organization(deals, profile, reuse)
+    load_before = os.getloadavg()  # the machine is shared: every figure says how busy it was
     baseline, groups = baseline_sql_seconds(org)
+    realistic, realistic_groups = baseline_realistic_sql_seconds(org)
     started = time.perf_counter()
+    reset_queries()  # building may have filled the query log (DEBUG) beyond what the capture can count
     with CaptureQueriesContext(connection) as queries:
         stored = rollups_recompute(org=org)  # as of today, like the recompute an edit triggers
     rollup_seconds = time.perf_counter() - started
     result = {
         "deals": deals,
+        "profile": profile,
         "db": connection.vendor,
         "rollup_seconds": round(rollup_seconds, 3),
         "baseline_sql_seconds": round(baseline, 3),
         "ratio": round(rollup_seconds / baseline, 1) if baseline else None,
+        "baseline_realistic_sql_seconds": round(realistic, 3),
+        "ratio_realistic": round(rollup_seconds / realistic, 1) if realistic else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "incremental_seconds": None,
         "figures_stored": stored,  # (scope, period) cells
         "rows_stored": ScopeRollup.objects.filter(org=org).count(),  # one per (scope, fiscal year)
         "kpi_values": stored * len(RollupRun.objects.filter(org=org).latest("pk").kpi_ids),
         "baseline_groups": groups,
+        "baseline_realistic_groups": realistic_groups,
         "queries": len(queries),
         "build_seconds": round(build_seconds, 1),
+        "built": build_seconds > 0,
     }
     result["incremental_seconds"] = round(incremental_seconds(org), 3)
     result["incremental_cold_seconds"] = round(incremental_seconds(org, cold=True), 3)
+    result["load_average"] = [
+        round(x, 2) for x in (*load_before, *os.getloadavg())
+    ]  # 1/5/15 min, before/after
     if not keep:
         ScopeRollup.objects.filter(org=org).delete()
         organization_delete(org)

@@ -47,11 +47,12 @@ class Timing:
         return {k: round(v, 1) if isinstance(v, float) else v for k, v in self.__dict__.items()}
 
 
-def organization(deals: int) -> Organization:
+def organization(deals: int, profile: str = "realistic") -> Organization:
     """The benchmark organisation with ``deals`` deals and its rollups (reused when it exists)."""
-    org = Organization.objects.filter(slug=f"bench-{deals}").first()
+    slug = bench.org_slug(deals, profile)
+    org = Organization.objects.filter(slug=slug).first()
     if org is None:
-        org = bench.build_org(f"bench-{deals}", deals)
+        org = bench.build_org(slug, deals, profile=profile)
     rollups_recompute(org=org, period_keys=[PERIOD])
     return org
 
@@ -72,8 +73,8 @@ def _times(call: Callable[[], object], requests: int) -> list[float]:
     return samples
 
 
-def run(deals: int, requests: int = 30) -> list[Timing]:
-    org = organization(deals)
+def run(deals: int, requests: int = 30, profile: str = "realistic") -> list[Timing]:
+    org = organization(deals, profile)
     user, _ = get_user_model().objects.get_or_create(username=f"bench-pages-{org.pk}")
     Membership.objects.get_or_create(user=user, org=org, defaults={"role": Role.ADMIN})
     client = Client(HTTP_HOST=settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost")

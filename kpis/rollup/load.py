@@ -63,6 +63,7 @@ def load_inputs(org: Organization, today: date) -> Inputs:
     measurements: PeriodInputs = defaultdict(list)
     targets: PeriodInputs = defaultdict(list)
     input_days = []
+    first_day: dict[str, int] = {}  # by period key: a realistic organisation has ~10⁵ targets over ~10² keys
     for rows, by_kpi in (
         (
             Measurement.objects.filter(org=org).values_list(
@@ -80,7 +81,10 @@ def load_inputs(org: Organization, today: date) -> Inputs:
         for kpi_id, territory_id, rep_id, period, number, extra in rows:
             scope = ("t", territory_id) if territory_id else ("r", rep_id)
             by_kpi[kpi_id].append((scope, period, number, extra))
-            input_days.append(org.parse_period(period).start.toordinal())
+            day = first_day.get(period)
+            if day is None:
+                day = first_day[period] = org.parse_period(period).start.toordinal()
+            input_days.append(day)
     return Inputs(
         org=org,
         today=today,

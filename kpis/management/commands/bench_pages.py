@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from kpis import bench_pages
+from kpis import bench, bench_pages
 
 
 class Command(BaseCommand):
@@ -17,9 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--deals", type=int, default=1_000_000)
         parser.add_argument("--requests", type=int, default=30)
         parser.add_argument("--format", choices=["json", "text"], default="text")
+        parser.add_argument("--profile", choices=bench.PROFILES, default="realistic")
 
-    def handle(self, *args, deals: int, requests: int, format: str, **options):
-        timings = bench_pages.run(deals, requests)
+    def handle(self, *args, deals: int, requests: int, format: str, profile: str, **options):
+        timings = bench_pages.run(deals, requests, profile)
         if format == "json":
             self.stdout.write(json.dumps([t.as_dict() for t in timings]))
             return
