@@ -98,10 +98,14 @@ class Worker:
             **os.environ,
             "DATABASE_URL": _same_database(),
             "CELERY_QUEUE": self.queue,
+            # Its recomputes come on the private shard queue "<queue>-0" (``recompute.queue_for``).
+            "SCORECARD_RECOMPUTE_QUEUE": self.queue,
+            "SCORECARD_RECOMPUTE_SHARDS": "1",
             "SCORECARD_RECOMPUTE_SETTLE_SECONDS": str(self.settle),
         }
         celery = str(Path(sys.executable).with_name("celery"))
-        command = [celery, "-A", "scorecard", "worker", "-Q", self.queue, "--pool=solo", "--concurrency=1"]
+        queues = f"{self.queue},{self.queue}-0"
+        command = [celery, "-A", "scorecard", "worker", "-Q", queues, "--pool=solo", "--concurrency=1"]
         command += ["-l", "info", "--without-gossip", "--without-mingle", "-n", f"{self.queue}@%h"]
         self.process = subprocess.Popen(
             command, cwd=settings.BASE_DIR, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
@@ -239,8 +243,15 @@ def run(deals: int, edits: int, cold: int, settle: float | None, profile: str = 
     client = _manager_client(org, team)
     page = f"{reverse('home')}?period={PERIOD}&territory={team.pk}"
     queue = f"bench-edit-{uuid.uuid4().hex[:8]}"
-    previous = app.conf.task_default_queue, settings.SCORECARD_AUTO_RECOMPUTE
+    previous = (
+        app.conf.task_default_queue,
+        settings.SCORECARD_AUTO_RECOMPUTE,
+        settings.SCORECARD_RECOMPUTE_QUEUE,
+        settings.SCORECARD_RECOMPUTE_SHARDS,
+    )
     app.conf.task_default_queue, settings.SCORECARD_AUTO_RECOMPUTE = queue, True
+    # This process's saves send their recomputes to the worker's private shard queue.
+    settings.SCORECARD_RECOMPUTE_QUEUE, settings.SCORECARD_RECOMPUTE_SHARDS = queue, 1
     cold_samples: list[tuple[float, float, float]] = []
     warm_samples: list[tuple[float, float, float]] = []
     worker = Worker(queue, settle)
@@ -255,7 +266,8 @@ def run(deals: int, edits: int, cold: int, settle: float | None, profile: str = 
         _drained(org)
     finally:
         worker.stop()
-        app.conf.task_default_queue, settings.SCORECARD_AUTO_RECOMPUTE = previous
+        app.conf.task_default_queue, settings.SCORECARD_AUTO_RECOMPUTE = previous[:2]
+        settings.SCORECARD_RECOMPUTE_QUEUE, settings.SCORECARD_RECOMPUTE_SHARDS = previous[2:]
     return {
         "deals": deals,
         "profile": profile,

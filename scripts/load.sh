@@ -5,7 +5,8 @@
 #
 # Starts PostgreSQL + Redis (scripts/services.sh), builds the realistic benchmark organisation with
 # DEALS deals and its load users (bench_load_setup: managers and reps with passwords), starts gunicorn
-# (WEB_WORKERS, default 4) and one Celery worker, runs the locust scenario (loadtest/locustfile.py)
+# (WEB_WORKERS, default 4), a Celery worker and the recompute worker of shard 0 (as docker-compose does),
+# runs the locust scenario (loadtest/locustfile.py)
 # headless with USERS (default 50) concurrent users for MINUTES, and meanwhile an import of
 # IMPORT_ROWS opportunities (half of them existing deals with new amounts, half new deals) and a full
 # recompute. Then prints the table (requests, failures, p50 / p95 / max per page), waits for the
@@ -90,13 +91,16 @@ with open(target, "w", newline="") as f:
     writer.writerows(picked)
 PY
 
-step "gunicorn ($WEB_WORKERS workers) and a Celery worker"
+step "gunicorn ($WEB_WORKERS workers), a Celery worker and the recompute worker (shard 0), as in docker-compose"
 PORT=$("$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 "$BIN/gunicorn" scorecard.wsgi:application -w "$WEB_WORKERS" -b "127.0.0.1:$PORT" \
     --error-logfile "$DIR/gunicorn.log" --timeout 120 >"$DIR/gunicorn.out" 2>&1 &
 PIDS+=($!)
 "$BIN/celery" -A scorecard worker --pool=solo --concurrency=1 -Q "$CELERY_QUEUE" -n "load-$$@%h" \
     --without-gossip --without-mingle -l info >"$DIR/worker.log" 2>&1 &
+PIDS+=($!)
+"$BIN/celery" -A scorecard worker --pool=solo --concurrency=1 -Q recompute-0 -n "load-recompute-$$@%h" \
+    --without-gossip --without-mingle -l info >"$DIR/recompute-worker.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
