@@ -389,14 +389,14 @@ def _stage(check: RowCheck) -> str:
 
 
 def _dates(check: RowCheck, stage: str) -> dict[str, date | None]:
-    """The created, engage and close dates: a close date exactly when closed, and in that order."""
+    """The created, engage and close dates, in that order: a won or lost deal needs its close date; an
+    open deal's close date, when given, is when it is expected to close (as the deal form and the
+    export have it)."""
     dates: dict[str, date | None] = {}
     for column in ("created_date", "engage_date", "close_date"):
         dates[column], _ = check.parsed_date(column)
     if stage in CLOSED_STAGES and dates["close_date"] is None and check.row.text("close_date") == "":
         check.add(f"a {stage} deal needs a close_date", "close_date")
-    if stage in OPEN_STAGES and dates["close_date"] is not None:
-        check.add(f"an open deal (stage {stage}) cannot have a close_date", "close_date")
     for earlier, later in (
         ("created_date", "engage_date"),
         ("engage_date", "close_date"),

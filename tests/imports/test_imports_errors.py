@@ -111,16 +111,26 @@ def test_duplicate_id_within_the_file(acme, tmp_path):
     ]
 
 
-def test_a_won_deal_needs_a_close_date_and_an_open_one_has_none(acme, tmp_path):
+def test_a_won_deal_needs_a_close_date(acme, tmp_path):
+    path = write_csv(tmp_path / "o.csv", opportunity_rows({"close_date": ""}, {"stage": "engaging"}))
+    assert rejected(acme, path) == ["row 2, column close_date: a won deal needs a close_date"]
+
+
+def test_an_open_deals_close_date_is_its_expected_close_and_the_export_imports_again(acme, tmp_path):
+    """The deal form and the export give an open deal its expected close date; the import takes it
+    back (before, 243 of 1,000 exported rows were refused), and the deal stays open."""
     path = write_csv(
-        tmp_path / "o.csv", opportunity_rows({"close_date": ""}, {"stage": "engaging"}, {"stage": "Engaging"})
+        tmp_path / "o.csv", opportunity_rows({"stage": "engaging"}, {"stage": "Engaging", "close_date": ""})
     )
-    lines = rejected(acme, path)
-    assert lines == [
-        "row 2, column close_date: a won deal needs a close_date",
-        "row 3, column close_date: an open deal (stage engaging) cannot have a close_date",
-        "row 4, column close_date: an open deal (stage engaging) cannot have a close_date",
-    ]
+    call_command("import_opportunities", str(path), "--org", acme.slug, stdout=io.StringIO())
+    deals = {o.external_id: o for o in Opportunity.objects.filter(org=acme)}
+    assert (deals["OPP-1"].stage, str(deals["OPP-1"].close_date)) == ("engaging", "2017-03-15")
+    assert (deals["OPP-2"].stage, deals["OPP-2"].close_date) == ("engaging", None)
+    exported = tmp_path / "again.csv"
+    call_command("export_opportunities", str(exported), "--org", acme.slug, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("import_opportunities", str(exported), "--org", acme.slug, stdout=out)
+    assert "2 unchanged" in out.getvalue(), out.getvalue()
 
 
 def test_every_bad_row_is_reported_not_only_the_first(acme, tmp_path):
