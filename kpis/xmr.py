@@ -85,7 +85,9 @@ def limits(values: Sequence[float], floor: float | None = None) -> Limits | None
     moving_range = sum(ranges) / len(ranges)
     lower = mean - SCALING * moving_range
     floored = floor is not None and lower < floor
-    return Limits(mean, moving_range, floor if floored else lower, mean + SCALING * moving_range, floored)
+    if floor is not None and floored:
+        lower = floor
+    return Limits(mean, moving_range, lower, mean + SCALING * moving_range, floored)
 
 
 def history_start(series: Sequence[float | None]) -> int:

@@ -120,6 +120,7 @@ def _owners(m: Membership, subject: dict[str, Any]) -> list:
     organisation's admins, the managers of its territory or of one above it (for a rep: of a territory
     the rep was ever assigned to), and the rep concerned."""
     rep, territory = subject["rep"], subject["territory"]
+    manages: Q | Exists
     if rep is not None:  # a manager of a territory at or above one the rep was assigned to
         manages = Exists(
             TerritoryAssignment.objects.filter(
