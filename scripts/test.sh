@@ -103,7 +103,7 @@ run_pytest() {
     echo "=== pytest: $name pass ==="
     start=$(now)
     set +e
-    env "${ENVS[@]}" "$PY" -m pytest -rfEs "${ARGS[@]}" "${EXTRA[@]}" 2>&1 | tee "$LOGDIR/$name.log"
+    env "${ENVS[@]}" "$PY" -m pytest -rfEs --durations=15 "${ARGS[@]}" "${EXTRA[@]}" 2>&1 | tee "$LOGDIR/$name.log"
     rc=${PIPESTATUS[0]}
     set -e
     record_pass "$name" "$rc" "$(since "$start")"
@@ -118,7 +118,7 @@ start_pytest() {
     echo "=== pytest: $name pass started in the background (its output follows the other pass) ==="
     (
         start=$(now) rc=0
-        env "${ENVS[@]}" "$PY" -m pytest -rfEs "${ARGS[@]}" "${EXTRA[@]}" >"$LOGDIR/$name.log" 2>&1 || rc=$?
+        env "${ENVS[@]}" "$PY" -m pytest -rfEs --durations=15 "${ARGS[@]}" "${EXTRA[@]}" >"$LOGDIR/$name.log" 2>&1 || rc=$?
         echo "$rc $(since "$start")" >"$LOGDIR/$name.rc"
     ) &
     BACKGROUND+=("$!")
