@@ -11,6 +11,11 @@ from scorecard.models import Organization
 from . import recompute
 from .services import Later, rollups_recompute, rollups_recompute_pending
 
+# Waiting retries are bounded by time, not count: settling by SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS, the
+# lock by its timeout. (Celery reads ``retry(max_retries=None)`` as "the task's default", here 10, which
+# ended a long burst's recompute with MaxRetriesExceededError after ten settling retries.)
+WAITING_RETRIES = 100_000
+
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=10)
 def recompute_pending(self, org_id: int, locked: int = 0) -> int:
@@ -18,13 +23,18 @@ def recompute_pending(self, org_id: int, locked: int = 0) -> int:
     settle time; while another run holds the lock it retries with a growing, jittered backoff (``locked``:
     how many times it found the lock taken, counted apart from the settling retries of a long burst).
     Run eagerly (the embedded mode) it never retries: that would raise into the save that enqueued it."""
-    outcome = rollups_recompute_pending(org_id, embedded=bool(self.request.is_eager))
+    try:
+        outcome = rollups_recompute_pending(org_id, embedded=bool(self.request.is_eager))
+    except Exception:
+        # The pending flag stands for this task, which is failing: the next change must enqueue anew.
+        recompute.pending_clear(org_id)
+        raise
     if outcome is Later.SETTLING:
-        raise self.retry(countdown=settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS, max_retries=None)
+        countdown = settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS
+        raise self.retry(countdown=countdown, max_retries=WAITING_RETRIES)
     if outcome is Later.LOCKED:
-        raise self.retry(
-            countdown=recompute.retry_delay(locked), kwargs={"locked": locked + 1}, max_retries=None
-        )
+        countdown = recompute.retry_delay(locked)
+        raise self.retry(countdown=countdown, kwargs={"locked": locked + 1}, max_retries=WAITING_RETRIES)
     return outcome
 
 

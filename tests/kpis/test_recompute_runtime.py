@@ -17,6 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 
 from kpis import recompute
+from kpis import tasks as tasks_module
 from kpis.models import RecomputeRequest, RollupRun
 from kpis.services import Later, rollups_recompute, rollups_recompute_pending
 from kpis.store import StoredRows
@@ -495,3 +496,41 @@ def test_a_real_worker_retries_while_the_lock_is_taken_then_recomputes(celery_wo
     assert result.get(timeout=60) > 0
     assert _won(b) == 250
     assert not RecomputeRequest.objects.filter(org=b.org).exists()
+
+
+def test_a_long_burst_keeps_settling_past_the_tasks_ten_retries(db, monkeypatch):
+    """Celery reads ``retry(max_retries=None)`` as "the task's default" (10): a burst settling for 30 s
+    ended in MaxRetriesExceededError (seen in the load test). Waiting retries are bounded by time."""
+    monkeypatch.setattr(tasks_module, "rollups_recompute_pending", lambda org_id, embedded: Later.SETTLING)
+    asked: list[dict] = []
+
+    class Retried(Exception):
+        pass
+
+    def retry(**options):
+        asked.append(options)
+        return Retried()
+
+    monkeypatch.setattr(recompute_pending, "retry", retry)
+    recompute_pending.push_request(retries=50, is_eager=False)
+    try:
+        with pytest.raises(Retried):
+            recompute_pending.run(1)
+    finally:
+        recompute_pending.pop_request()
+    assert asked[0]["max_retries"] > 50 * 100
+
+
+def test_a_failing_worker_run_clears_the_pending_flag_so_the_next_change_enqueues(db, monkeypatch):
+    def broken(org_id, embedded):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(tasks_module, "rollups_recompute_pending", broken)
+    cache.add(recompute.pending_key(7), "1")
+    recompute_pending.push_request(retries=0, is_eager=False)
+    try:
+        with pytest.raises(RuntimeError):
+            recompute_pending.run(7)
+    finally:
+        recompute_pending.pop_request()
+    assert cache.get(recompute.pending_key(7)) is None
