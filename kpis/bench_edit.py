@@ -127,7 +127,7 @@ class Worker:
         self.process = None
 
 
-def _organization(deals: int, profile: str) -> Organization:
+def stored_organization(deals: int, profile: str) -> Organization:
     """The benchmark organisation (built when missing) with its rollups stored and nothing pending."""
     org = Organization.objects.filter(slug=bench.org_slug(deals, profile)).first()
     if org is None:
@@ -238,7 +238,7 @@ def run(deals: int, edits: int, cold: int, settle: float | None, profile: str = 
         raise BenchError("needs a database server the worker can share: set DATABASE_URL to PostgreSQL")
     settle = settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS if settle is None else settle
     load_before = os.getloadavg()
-    org = _organization(deals, profile)
+    org = stored_organization(deals, profile)
     opp, team = _deal_and_team(org)
     client = _manager_client(org, team)
     page = f"{reverse('home')}?period={PERIOD}&territory={team.pk}"

@@ -18,8 +18,8 @@ from sales.models import Opportunity
 from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, Territory, TerritoryAssignment
 
-from . import bench, recompute
-from .bench_edit import FORM_FIELDS, PERIOD, QUARTER
+from . import recompute
+from .bench_edit import FORM_FIELDS, PERIOD, QUARTER, stored_organization
 from .models import KPI, RecomputeRequest, ScopeRollup
 from .rollup import warm
 from .services import rollups_recompute
@@ -31,19 +31,8 @@ DEALS_PER_REP = 5
 def setup(deals: int, managers: int, reps: int, profile: str = "realistic") -> dict:
     """The organisation (built when missing, its rollups stored) and the load users; what the locust
     scenario needs to know: the host-independent URLs' parameters and every user's password."""
-    from django.conf import settings
 
-    org = Organization.objects.filter(slug=bench.org_slug(deals, profile)).first()
-    if org is None:
-        previous = settings.SCORECARD_AUTO_RECOMPUTE
-        settings.SCORECARD_AUTO_RECOMPUTE = False
-        try:
-            org = bench.build_org(bench.org_slug(deals, profile), deals, profile=profile)
-        finally:
-            settings.SCORECARD_AUTO_RECOMPUTE = previous
-    if not ScopeRollup.objects.filter(org=org).exists() or RecomputeRequest.objects.filter(org=org).exists():
-        rollups_recompute(org=org)
-        RecomputeRequest.objects.filter(org=org).delete()
+    org = stored_organization(deals, profile)
     with transaction.atomic():
         get_user_model().objects.filter(username__startswith=USER_PREFIX, memberships__org=org).delete()
         people = {"managers": _managers(org, managers), "reps": _reps(org, reps)}

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.worker]
 
 def test_edit_to_page_goes_through_a_worker_process_and_reports_each_edit(transactional_db, settings):
     settings.SCORECARD_AUTO_RECOMPUTE = False  # building the organisation
-    org = bench_edit._organization(2000, "realistic")
+    org = bench_edit.stored_organization(2000, "realistic")
     deal, _team = bench_edit._deal_and_team(org)
     last_run = RollupRun.objects.filter(org=org).order_by("-pk").values_list("pk", flat=True).first()
     settings.SCORECARD_AUTO_RECOMPUTE = True
