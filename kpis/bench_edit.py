@@ -27,6 +27,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from sales.forms import OpportunityForm
 from scorecard.celery import app
 from scorecard.models import Membership, Organization, Role
 from territories.models import Territory, TerritoryAssignment
@@ -38,22 +39,8 @@ from .services import rollups_recompute
 PERIOD = "2023-Q4"
 QUARTER = (date(2023, 10, 1), date(2023, 12, 31))
 FIGURE = re.compile(r'data-testid="actual-won_revenue">([^<]*)<')
-FORM_FIELDS = (
-    "external_id",
-    "rep",
-    "account",
-    "stage",
-    "created_date",
-    "engage_date",
-    "close_date",
-    "amount",
-    "profit",
-    "channel",
-    "partner",
-    "strategic_play",
-    "poc",
-    "identified_by",
-)
+# The deal form's plain fields (the many-to-many ones are lists, filled apart).
+FORM_FIELDS = tuple(f for f in OpportunityForm.Meta.fields if f not in ("products", "deliverables"))
 TIMEOUT = 180.0
 
 
@@ -175,9 +162,12 @@ def _manager_client(org: Organization, team: Territory) -> Client:
     return client
 
 
-def _form_data(opp) -> dict:
+def form_data(opp, *, owner: bool = True) -> dict:
+    """The deal form's fields as the deal has them (``owner``: with the rep, which a rep's own form has not)."""
     data: dict = {}
     for name in FORM_FIELDS:
+        if name == "rep" and not owner:
+            continue
         value = opp.serializable_value(name)  # a foreign key's id
         data[name] = "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
     data["products"] = [str(pk) for pk in opp.products.values_list("pk", flat=True)]
@@ -214,7 +204,7 @@ def _edit(client: Client, opp, page: str, org: Organization) -> tuple[float, flo
     _drained(org)
     before = _figure(client, page)
     opp.refresh_from_db()
-    data = _form_data(opp)
+    data = form_data(opp)
     data["amount"] = str((opp.amount or Decimal(0)) + Decimal(1000))
     last_run = RollupRun.objects.filter(org=org).order_by("-pk").values_list("pk", flat=True).first()
     started = time.perf_counter()

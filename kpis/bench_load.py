@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from datetime import date
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -19,7 +18,7 @@ from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, Territory, TerritoryAssignment
 
 from . import recompute
-from .bench_edit import FORM_FIELDS, PERIOD, QUARTER, stored_organization
+from .bench_edit import PERIOD, QUARTER, form_data, stored_organization
 from .models import KPI, RecomputeRequest, ScopeRollup
 from .rollup import warm
 from .services import rollups_recompute
@@ -92,15 +91,8 @@ def _reps(org: Organization, count: int) -> list[dict]:
 
 
 def _form(opp: Opportunity) -> dict:
-    data: dict = {"id": opp.pk}
-    for name in FORM_FIELDS:
-        if name == "rep":
-            continue  # a rep's own deals: the form has no owner field for them
-        value = opp.serializable_value(name)  # a foreign key's id
-        data[name] = "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
-    data["products"] = [str(pk) for pk in opp.products.values_list("pk", flat=True)]
-    data["deliverables"] = [str(pk) for pk in opp.deliverables.values_list("pk", flat=True)]
-    return data
+    """A rep's own deal form: no owner field."""
+    return {"id": opp.pk, **form_data(opp, owner=False)}
 
 
 def write(spec: dict, path: Path) -> None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from imports.services import opportunities_import
+from imports.services import OPPORTUNITY_COLUMNS, opportunities_import
 from imports.services_catalog import products_import
 from kpis.models import KPI, Measurement, ScopeRollup
 from kpis.rollup import warm
@@ -581,24 +581,7 @@ class WritePaths(RuleBasedStateMachine):
             return
         docs = [d.name for d in Deliverable.objects.filter(org=self.org)]
         rows = [
-            [
-                "opportunity_id",
-                "rep",
-                "account",
-                "products",
-                "stage",
-                "created_date",
-                "engage_date",
-                "close_date",
-                "amount",
-                "profit",
-                "channel",
-                "partner",
-                "strategic_play",
-                "poc",
-                "deliverables",
-                "identified_by",
-            ],
+            list(OPPORTUNITY_COLUMNS),
             [
                 deal.external_id,
                 deal.rep.name if deal.rep else "",
