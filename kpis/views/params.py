@@ -67,7 +67,7 @@ def territory_choices(
     choices = []
     for t in territories:
         chosen = selected is not None and t.pk == selected.pk
-        if t.retired_on is not None and t.retired_on <= period.start and not chosen:
+        if t.retired_by(period.start) and not chosen:
             continue
         label = "\u00a0\u00a0" * (t.depth - top) + t.name
         if t.retired_on is not None:

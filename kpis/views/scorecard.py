@@ -280,7 +280,7 @@ def scorecard_context(request: MembershipRequest, *, today: date) -> dict[str, A
             for t in territories
             if t.depth == scope.depth + 1
             and t.path.startswith(scope.path)
-            and (t.retired_on is None or t.retired_on > period.start)  # else no figures in the period
+            and not t.retired_by(period.start)  # else no figures in the period
         ]
         reps = _reps_in(m, scope, period)
         if children and len(reps) > REPS_LISTED:
