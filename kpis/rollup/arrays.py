@@ -47,6 +47,19 @@ def ymd_ordinal(ymd: np.ndarray) -> np.ndarray:
     return np.where(ymd > 0, days + EPOCH, 0)
 
 
+def unique(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array. ``np.unique`` without ``return_*`` takes a hash
+    path in numpy 2.x that is 20-50x slower than sorting on the millions of distinct 64-bit keys the
+    distinct counts make (2M keys: 2.1 s against 0.06 s)."""
+    values = np.sort(np.asarray(values).reshape(-1))
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 def index_of(ids: np.ndarray, values, order: np.ndarray | None = None) -> np.ndarray:
     """Position of each value in the id array (-1 for none / unknown); ``order``: ids' argsort, if known."""
     values = np.asarray(values, dtype=np.int64)

@@ -15,7 +15,7 @@ import numpy as np
 
 from kpis.catalog import parse_filter_key
 
-from .arrays import FAR, NAN, index_of
+from .arrays import FAR, NAN, index_of, unique
 from .grid import Members
 from .tally import FactCounter, Figures
 
@@ -71,7 +71,7 @@ class DistinctCounts:
             cols.append(col[keep])
             members.append(member[keep])
         s, c, m = np.concatenate(scopes), np.concatenate(cols), np.concatenate(members)
-        return np.unique((s * self.grid.size + c) * span + m)
+        return unique((s * self.grid.size + c) * span + m)
 
     # --- customers ----------------------------------------------------------------------------------------
 
@@ -140,8 +140,8 @@ class DistinctCounts:
                     part_reps.append(rep[part][keep])
                 c, r = np.concatenate(part_cells), np.concatenate(part_reps)
                 if part is several and len(c):
-                    unique = np.unique(c * scopes.rep_span + r)
-                    c, r = unique // scopes.rep_span, unique % scopes.rep_span
+                    distinct = unique(c * scopes.rep_span + r)
+                    c, r = distinct // scopes.rep_span, distinct % scopes.rep_span
                 cells.append(c)
                 reps.append(r)
         r, p = np.nonzero(scopes.employed(np.arange(scopes.reps)[:, None], start[None, :], end[None, :]))
