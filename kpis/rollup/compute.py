@@ -79,7 +79,11 @@ class Rollup:
         else:
             self.deals = self.warm.deals
         self.counter = self._counter()
+        # Fact keys of the changed deals' old and new versions, when the figures were brought up to date
+        # from kept ones (``kpis.rollup.distinct`` then counts only the cells they reach again).
+        self.touched: dict[str, np.ndarray] | None = None
         self.figures = self._figures(changed)
+        self.distinct_made: dict[str, np.ndarray] = {}
 
     def _catch_up(self, warm: WarmDeals | None) -> tuple[WarmDeals | None, tuple[Deals, Deals] | None]:
         """Kept deals brought up to date, with the changed deals' old and new versions (None: read all)."""
@@ -125,9 +129,9 @@ class Rollup:
             return self.counter.deal_figures(self.deals)
         key = self.counter.fingerprint()
         if self.warm.figures is not None and self.warm.key == key and changed is not None:
-            old, new = changed
-            figures = self.warm.figures.plus(self.counter.deal_figures(old), -1)
-            figures = figures.plus(self.counter.deal_figures(new), 1)
+            old, new = (self.counter.deal_figures(deals) for deals in changed)
+            figures = self.warm.figures.plus(old, -1).plus(new, 1)
+            self.touched = {name: np.concatenate([old.keys[name][0], new.keys[name][0]]) for name in old.keys}
         else:
             figures = self.counter.deal_figures(self.deals)
         self.warm.key, self.warm.figures = key, figures
@@ -144,7 +148,15 @@ class Rollup:
             tree_ids=self.inputs.scopes.tree.ids,
             key=self.counter.fingerprint(),
             figures=self.figures,
+            distinct=self.distinct_made,
+            distinct_key=self._distinct_key(),
         )
+
+    def _distinct_key(self) -> bytes:
+        """What counts over deals depend on besides the deals: the deal figures' fingerprint, and the reps'
+        employment (who is active where)."""
+        scopes = self.inputs.scopes
+        return self.counter.fingerprint() + scopes.hire.tobytes() + b"|" + scopes.leave.tobytes()
 
     def result(self, period_keys: list[str] | None = None) -> Batch:
         """Every active KPI for every scope in the stored periods (all periods with data, or those of
@@ -158,7 +170,12 @@ class Rollup:
             inputs.participations,
             None if revenue_kpi is None else inputs.targets.get(revenue_kpi.id, []),
             sums["won_amount"],
+            kept=self.warm.distinct
+            if self.warm is not None and self.warm.distinct_key == self._distinct_key()
+            else None,
+            touched=self.touched,
         )
+        self.distinct_made = distinct.made
         values: Values  # targets read their rows through it, and a column of it reads targets
         targets = Targets(inputs.scopes, lambda kpi: values.sparse(inputs.targets, kpi.id))
         columns = Columns(

@@ -9,6 +9,7 @@ exact distinct counts over whole subtrees, never sums of child counts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -28,9 +29,16 @@ class DistinctCounts:
         participations: list[tuple],
         revenue_targets: list[tuple] | None,
         revenue: np.ndarray,
+        kept: dict[str, np.ndarray] | None = None,
+        touched: dict[str, np.ndarray] | None = None,
     ) -> None:
         """``revenue_targets``: the won-revenue KPI's targets (None without such a KPI); ``revenue``: won
-        revenue per (scope, period)."""
+        revenue per (scope, period).
+
+        ``kept`` and ``touched``, for a worker's recompute after some deals changed and nothing else did:
+        the counts over deals an earlier run made (``made``) from the figures these ones were brought up to
+        date from, and per key family the fact keys of the changed deals' old and new versions. Only the
+        cells those keys reach are counted again; elsewhere the kept counts are still exact."""
         self.counter = counter
         self.grid = counter.grid
         self.scopes = counter.scopes
@@ -38,6 +46,9 @@ class DistinctCounts:
         self.participations = participations
         self.revenue_targets = revenue_targets
         self.revenue = revenue
+        self.kept = kept if touched is not None else None
+        self.touched = touched or {}
+        self.made: dict[str, np.ndarray] = {}  # counts over deals, to keep for the next run
 
     def count_cells(self, cells: np.ndarray) -> np.ndarray:
         """Count per (scope, period) of an array of cells (scope × grid size + period column)."""
@@ -48,39 +59,95 @@ class DistinctCounts:
             .astype(float)
         )
 
-    def expand(self, base: np.ndarray, span: int) -> np.ndarray:
+    def expand(self, base: np.ndarray, span: int, cells: np.ndarray | None = None) -> np.ndarray:
         """Distinct (scope, period, member) keys of fact keys (``FactCounter.fact_keys``): a fact at territory
-        t counts at all its ancestors, and at its rep; its month counts in its quarter and year."""
+        t counts at all its ancestors, and at its rep; its month counts in its quarter and year. ``cells``
+        (scope × grid size + period column): only the keys at those cells."""
         if len(base) == 0:
             return np.zeros(0, dtype=np.int64)
-        nm, nr = self.grid.n_months, self.scopes.reps + 1
+        g, nm, nr = self.grid, self.grid.n_months, self.scopes.reps + 1
         ancestors = self.scopes.tree.ancestors
         member, rest = base % span, base // span
         month, rest = rest % nm, rest // nm
         rep, territory = rest % nr - 1, rest // nr - 1
+        wanted = None
+        if cells is not None:
+            wanted = np.zeros(self.scopes.size * g.size, dtype=bool)
+            wanted[cells] = True
+            months = np.zeros(nm, dtype=bool)
+            for col in np.unique(cells % g.size):
+                months[g.month_cols(int(col))] = True
+            ok = months[month]
+            member, month, rep, territory = member[ok], month[ok], rep[ok], territory[ok]
         scopes, cols, members = [], [], []
-        for col in self.grid.columns(month):
+        for col in g.columns(month):
             for level in range(ancestors.shape[1]):
                 ancestor = np.where(territory >= 0, ancestors[np.maximum(territory, 0), level], -1)
                 keep = ancestor >= 0
+                if wanted is not None:
+                    keep &= wanted[np.maximum(ancestor, 0) * g.size + col]
                 scopes.append(ancestor[keep])
                 cols.append(col[keep])
                 members.append(member[keep])
             keep = rep >= 0
+            if wanted is not None:
+                keep &= wanted[(self.scopes.territories + np.maximum(rep, 0)) * g.size + col]
             scopes.append(self.scopes.territories + rep[keep])
             cols.append(col[keep])
             members.append(member[keep])
         s, c, m = np.concatenate(scopes), np.concatenate(cols), np.concatenate(members)
-        return unique((s * self.grid.size + c) * span + m)
+        return unique((s * g.size + c) * span + m)
+
+    def _over_deals(
+        self, name: str, family: str, span: int, count_at: Callable[[np.ndarray | None], np.ndarray]
+    ) -> np.ndarray:
+        """A count over deals per (scope, period), memoised in ``made``: ``count_at(cells)`` counts at the
+        given cells (sorted; None: every cell). With kept counts, only the cells the changed deals' keys of
+        ``family`` reach are counted again (``touched_cells``)."""
+        if name not in self.made:
+            old = None if self.kept is None else self.kept.get(name)
+            if old is None or family not in self.touched:
+                out = count_at(None)
+            else:
+                out = old.copy()
+                cells = self.touched_cells(family, span)
+                out.reshape(-1)[cells] = count_at(cells)
+            self._make(name, out)
+        return self.made[name]
+
+    def _make(self, name: str, counts: np.ndarray) -> None:
+        counts.flags.writeable = False  # kept for the next run: nobody changes it in place
+        self.made[name] = counts
+
+    def touched_cells(self, family: str, span: int) -> np.ndarray:
+        """The (scope, period) cells the changed deals' fact keys of a family reach (sorted)."""
+        return unique(self.expand(self.touched[family], span) // span)
+
+    def _per_cell(self, cells: np.ndarray | None, at: np.ndarray) -> np.ndarray:
+        """Count of cell numbers ``at``: per (scope, period) when ``cells`` is None, else per cell given."""
+        if cells is None:
+            return self.count_cells(at)
+        return np.bincount(np.searchsorted(cells, at), minlength=len(cells)).astype(float)
 
     # --- customers ----------------------------------------------------------------------------------------
 
+    def _customer_keys(self, cells: np.ndarray | None = None) -> np.ndarray:
+        if cells is not None:
+            return self.expand(self.figures.keys["customers"][0], self.counter.account_span, cells)
+        return self._all_customer_keys
+
     @cached_property
-    def _customer_keys(self) -> np.ndarray:
+    def _all_customer_keys(self) -> np.ndarray:
         return self.expand(self.figures.keys["customers"][0], self.counter.account_span)
 
     def customers(self) -> np.ndarray:
-        return self.count_cells(self._customer_keys // self.counter.account_span)
+        span = self.counter.account_span
+        return self._over_deals(
+            "customers",
+            "customers",
+            span,
+            lambda cells: self._per_cell(cells, self._customer_keys(cells) // span),
+        )
 
     def previous_customers(self) -> np.ndarray:
         g = self.grid
@@ -90,28 +157,58 @@ class DistinctCounts:
         return out
 
     def retained_customers(self) -> np.ndarray:
-        """Customers of the previous period active again."""
-        g, span, keys = self.grid, self.counter.account_span, self._customer_keys
-        cells, member = keys // span, keys % span
-        scope, col = cells // g.size, cells % g.size
-        following = np.full(g.size, -1)
-        valid = g.previous >= 0
-        following[g.previous[valid]] = np.flatnonzero(valid)
-        later = following[col]
-        ok = later >= 0
-        moved = (scope[ok] * g.size + later[ok]) * span + member[ok]
-        again = np.isin(moved, keys, assume_unique=True)
-        retained = np.zeros(self.scopes.size * g.size)
-        np.add.at(retained, (moved // span)[again], 1)
-        return retained.reshape(self.scopes.size, g.size)
+        """Customers of the previous period active again. A cell counts again when its own customers or
+        the previous period's changed."""
+        g, span = self.grid, self.counter.account_span
+
+        def count_at(cells: np.ndarray | None) -> np.ndarray:
+            previous = g.previous
+            if cells is not None:  # the cells and the cells they compare with
+                before = previous[cells % g.size]
+                with_before = unique(
+                    np.concatenate([cells, (cells // g.size * g.size + before)[before >= 0]])
+                )
+                keys = self._customer_keys(with_before)
+            else:
+                keys = self._customer_keys()
+            at, member = keys // span, keys % span
+            scope, col = at // g.size, at % g.size
+            ok = previous[col] >= 0
+            if cells is not None:
+                ok &= np.isin(at, cells)
+            earlier = (scope[ok] * g.size + previous[col[ok]]) * span + member[ok]
+            pos = np.clip(np.searchsorted(keys, earlier), 0, max(len(keys) - 1, 0))
+            again = keys[pos] == earlier if len(keys) else np.zeros(0, dtype=bool)  # keys are sorted
+            return self._per_cell(cells, at[ok][again])
+
+        if "retained_customers" not in self.made and self.kept is not None and "customers" in self.touched:
+            # The cells whose customers changed, and the cells that follow them.
+            following = np.full(g.size, -1)
+            valid = g.previous >= 0
+            following[g.previous[valid]] = np.flatnonzero(valid)
+            changed = self.touched_cells("customers", span)
+            after = following[changed % g.size]
+            cells = unique(np.concatenate([changed, (changed // g.size * g.size + after)[after >= 0]]))
+            old = self.kept.get("retained_customers")
+            if old is not None:
+                out = old.copy()
+                out.reshape(-1)[cells] = count_at(cells)
+                self._make("retained_customers", out)
+        if "retained_customers" not in self.made:
+            self._make("retained_customers", count_at(None))
+        return self.made["retained_customers"]
 
     def cross_brand_accounts(self) -> np.ndarray:
         """Customers whose won deals in the period span two or more product lines."""
         span, lines_span = self.counter.account_span, self.counter.lines_span
-        line_keys = self.expand(self.figures.keys["lines"][0], span * lines_span)
-        per_account = line_keys // lines_span  # (scope, period, account) repeated once per line
-        accounts, counts = np.unique(per_account, return_counts=True)
-        return self.count_cells(accounts[counts >= 2] // span)
+
+        def count_at(cells: np.ndarray | None) -> np.ndarray:
+            line_keys = self.expand(self.figures.keys["lines"][0], span * lines_span, cells)
+            per_account = line_keys // lines_span  # (scope, period, account) repeated once per line
+            accounts, counts = np.unique(per_account, return_counts=True)
+            return self._per_cell(cells, accounts[counts >= 2] // span)
+
+        return self._over_deals("cross_brand_accounts", "lines", span * lines_span, count_at)
 
     # --- reps ---------------------------------------------------------------------------------------------
 
@@ -179,11 +276,20 @@ class DistinctCounts:
 
     def identifying_reps(self) -> np.ndarray:
         """Active reps who identified a new opportunity in the period."""
-        keys = self.expand(self.figures.keys["identifiers"][0], self.scopes.rep_span)
-        wanted = self._active.cells * self.scopes.rep_span + self._active.member
-        pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
-        found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)  # keys are sorted
-        return self.count_cells(self._active.cells[found])
+        rep_span = self.scopes.rep_span
+
+        def count_at(cells: np.ndarray | None) -> np.ndarray:
+            keys = self.expand(self.figures.keys["identifiers"][0], rep_span, cells)
+            at, member = self._active.cells, self._active.member
+            if cells is not None:
+                inside = np.isin(at, cells)
+                at, member = at[inside], member[inside]
+            wanted = at * rep_span + member
+            pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+            found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)  # keys are sorted
+            return self._per_cell(cells, at[found])
+
+        return self._over_deals("identifying_reps", "identifiers", rep_span, count_at)
 
     def _count_reps(self, members: Members, per_rep_period: np.ndarray) -> np.ndarray:
         """Count the members whose (rep, period) is set in the matrix, per (scope, period)."""

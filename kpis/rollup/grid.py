@@ -61,6 +61,15 @@ class Grid:
             self.n_months + self.n_quarters + month_cols // 12,
         ]
 
+    def month_cols(self, column: int) -> np.ndarray:
+        """The month columns a grid column covers: itself, a quarter's three, a year's twelve."""
+        nm, nq = self.n_months, self.n_quarters
+        if column < nm:
+            return np.array([column])
+        if column < nm + nq:
+            return np.arange(3 * (column - nm), 3 * (column - nm) + 3)
+        return np.arange(12 * (column - nm - nq), 12 * (column - nm - nq) + 12)
+
     def add_up(self, monthly: np.ndarray) -> np.ndarray:
         """(..., months) → (..., periods): quarters and years are sums of their months."""
         lead = monthly.shape[:-1]

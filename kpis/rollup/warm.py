@@ -75,6 +75,9 @@ class WarmDeals:
     # comparing without reading them back; None when not known.
     rows: dict[tuple, bytes] | None = None
     kpi_ids: list[int] | None = None
+    # Counts over deals of that run (``kpis.rollup.distinct``) and what they depended on besides the deals.
+    distinct: dict[str, np.ndarray] | None = None
+    distinct_key: bytes | None = None
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Index of each id in the deal columns (-1 for unknown); the ids' order is kept between runs."""

@@ -1,0 +1,117 @@
+"""A worker that kept an organisation's deals counts only what an edit touches: the distinct counts
+(customers, retained and cross-brand customers, identifying reps) are counted again only at the cells the
+changed deals' facts reach, and the rows stored are what a recompute reading everything stores."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from kpis import bench
+from kpis.models import RecomputeRequest, RollupRun, ScopeRollup
+from kpis.rollup import warm
+from kpis.rollup.distinct import DistinctCounts
+from kpis.services import rollups_recompute
+from sales.models import Account, Opportunity, Product
+from territories.models import Rep, Territory
+
+
+@pytest.fixture(scope="module")
+def realistic(django_db_setup, django_db_blocker):
+    """Built once for the module, inside a transaction rolled back afterwards."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
+                org = bench.build_org("bench-warm", 600, profile="realistic")
+            yield org
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def _stored(org) -> dict[tuple, bytes]:
+    """The stored rows, by (territory, rep, year), as bytes: both runs have the same KPIs, so equal bytes are
+    equal figures."""
+    assert (
+        len({tuple(ids) for ids in RollupRun.objects.filter(org=org).values_list("kpi_ids", flat=True)}) == 1
+    )
+    rows = ScopeRollup.objects.filter(org=org).values_list("territory_id", "rep_id", "year", "data")
+    return {(t, r, y): bytes(data) for t, r, y, data in rows}
+
+
+def _won_with_account(org) -> Opportunity:
+    return Opportunity.objects.filter(
+        org=org, stage="won", account__isnull=False, rep__isnull=False, close_date__isnull=False
+    ).earliest("pk")
+
+
+def _edit(org, kind: str) -> None:
+    opp = _won_with_account(org)  # the same deal each time, as it is now
+    if kind == "amount":
+        opp.amount = (opp.amount or 0) + 1000
+    elif kind == "account":
+        opp.account = Account.objects.filter(org=org).exclude(id__in=[opp.account_id]).order_by("-pk").first()
+    elif kind == "lost":
+        opp.stage = "lost"
+    elif kind == "close":
+        assert opp.close_date is not None
+        opp.close_date += timedelta(days=95)
+    elif kind == "identifier":
+        opp.identified_by = Rep.objects.filter(org=org).exclude(id__in=[opp.rep_id]).order_by("-pk").first()
+    elif kind == "products":
+        opp.products.set(Product.objects.filter(org=org).order_by("pk")[:3])
+        return
+    opp.save()
+
+
+@pytest.mark.single_pass  # array work; the database only stores the rows
+@pytest.mark.django_db
+@pytest.mark.parametrize("kinds", [("account", "lost", "identifier"), ("close", "products", "amount")])
+def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realistic, kinds, monkeypatch):
+    """Each edit is recomputed by the worker that kept the deals (one after the other, so the counts one
+    run patched are what the next one patches); the last run stores what reading everything stores."""
+    org = realistic
+    touched: list[tuple[str, int]] = []
+    counted: list[int] = []  # counts over every (scope, period) cell
+    recount, count_cells = DistinctCounts.touched_cells, DistinctCounts.count_cells
+
+    def touched_cells(self, family, span):
+        cells = recount(self, family, span)
+        touched.append((family, len(cells)))
+        return cells
+
+    def counted_everywhere(self, cells):
+        counted.append(len(cells))
+        return count_cells(self, cells)
+
+    monkeypatch.setattr(DistinctCounts, "touched_cells", touched_cells)
+    monkeypatch.setattr(DistinctCounts, "count_cells", counted_everywhere)
+    with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
+        warm.forget()
+        rollups_recompute(org=org)  # reads every deal and keeps them, with its distinct counts
+        everywhere = len(counted)
+        cells = (Territory.objects.filter(org=org).count() + Rep.objects.filter(org=org).count()) * 17
+        for kind in kinds:
+            RecomputeRequest.objects.filter(org=org).delete()
+            _edit(org, kind)
+            requested = sorted(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
+            assert requested and RecomputeRequest.ALL not in requested
+            touched[:], counted[:] = [], []
+            rollups_recompute(org=org, period_keys=requested)
+
+            families = {family for family, _n in touched}
+            assert {"customers", "lines", "identifiers"} <= families, kind
+            assert all(0 < n < cells / 20 for _family, n in touched), kind  # a small part of the grid
+            # Customers, retained and cross-brand customers and identifying reps are no longer counted
+            # everywhere; the counts without deals (active reps, snapshots, targets met...) still are.
+            assert len(counted) == everywhere - 4, kind
+        incremental = _stored(org)
+
+        warm.forget()
+        rollups_recompute(org=org)
+        assert _stored(org) == incremental
