@@ -53,12 +53,18 @@ def runs_key(org_id: int) -> str:
     return f"scorecard:recompute:runs:{org_id}"
 
 
+def ran_key(org_id: int) -> str:
+    return f"scorecard:recompute:ran:{org_id}"
+
+
 def runs(org_id: int) -> int:
     """How many recomputes ran for the organisation (kept a day; for monitoring and tests)."""
     return int(cache.get(runs_key(org_id)) or 0)
 
 
 def count_run(org_id: int) -> None:
+    """A run finished: counted, and its time noted (``settling``: the next run waits only in a burst)."""
+    cache.set(ran_key(org_id), timezone.now().timestamp(), timeout=RUNS_TTL)
     if not cache.add(runs_key(org_id), 1, timeout=RUNS_TTL):
         try:
             cache.incr(runs_key(org_id))
@@ -138,16 +144,23 @@ def enqueue(org_id: int, force: bool = False) -> bool:
 
 
 def settling(org_id: int) -> bool:
-    """True while a burst of changes is still arriving (only when tasks go through a broker)."""
+    """True while a burst of changes is still arriving (only when tasks go through a broker).
+
+    Leading and trailing edge: the first change after a quiet spell (no run for the settle time) runs at
+    once, so one edit shows without waiting; changes arriving while or just after a run wait until they
+    have been quiet for the settle time (at most the maximum wait), so a burst costs one more run."""
     settle = settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS
     if app.conf.task_always_eager or settle <= 0:
         return False
+    now = timezone.now()
+    ran = cache.get(ran_key(org_id))
+    if ran is None or now.timestamp() - float(ran) >= settle:
+        return False  # idle: the leading edge
     times = RecomputeRequest.objects.filter(org_id=org_id).aggregate(
         first=Min("requested_at"), last=Max("requested_at")
     )
     if times["last"] is None:
         return False
-    now = timezone.now()
     quiet = (now - times["last"]).total_seconds() >= settle
     overdue = (now - times["first"]).total_seconds() >= settings.SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS
     return not quiet and not overdue

@@ -181,7 +181,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Changes enqueue a recompute of the affected periods after commit (off: only nightly and on demand).
 SCORECARD_AUTO_RECOMPUTE = env_bool("SCORECARD_AUTO_RECOMPUTE", True)
-# Trailing-edge debounce: a recompute waits until no change came in for SETTLE seconds (at most MAX_WAIT).
+# Leading- and trailing-edge debounce: the first change after SETTLE quiet seconds runs at once; changes
+# right after a run wait until none came in for SETTLE seconds (at most MAX_WAIT).
 SCORECARD_RECOMPUTE_SETTLE_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_SETTLE_SECONDS", "1.0"))
 SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS = float(os.environ.get("SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS", "30"))
 # A recompute lock outlives a crashed worker by at most this long.

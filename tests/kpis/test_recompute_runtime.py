@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
+from django.utils import timezone
 
 from kpis import recompute
 from kpis import tasks as tasks_module
@@ -534,3 +535,41 @@ def test_a_failing_worker_run_clears_the_pending_flag_so_the_next_change_enqueue
     finally:
         recompute_pending.pop_request()
     assert cache.get(recompute.pending_key(7)) is None
+
+
+def test_the_first_change_after_a_quiet_spell_runs_at_once_and_a_burst_waits_to_settle(db, settings):
+    """Leading and trailing edge: an edit to an idle organisation is recomputed without waiting; edits
+    arriving just after a run wait until they have been quiet for the settle time (at most the maximum)."""
+    settings.SCORECARD_RECOMPUTE_SETTLE_SECONDS = 5
+    settings.SCORECARD_RECOMPUTE_MAX_WAIT_SECONDS = 60
+    b = _org_with_deal()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        _leading_and_trailing_edge(b)
+    finally:
+        app.conf.task_always_eager = eager
+
+
+def _leading_and_trailing_edge(b: OrgBuilder) -> None:
+    org_id = b.org.pk
+    cache.delete(recompute.ran_key(org_id))
+    recompute.request(org_id, ["2017-Q2"])
+    assert not recompute.settling(org_id)  # nothing ran lately: at once
+    assert rollups_recompute_pending(org_id) > 0
+
+    recompute.request(org_id, ["2017-Q2"])  # right after that run: a burst
+    assert recompute.settling(org_id)
+    assert rollups_recompute_pending(org_id) is Later.SETTLING
+
+    # Quiet for the settle time since the last change (and the run): it runs.
+    earlier = timezone.now() - timedelta(seconds=6)
+    RecomputeRequest.objects.filter(org_id=org_id).update(requested_at=earlier)
+    cache.set(recompute.ran_key(org_id), earlier.timestamp())
+    assert not recompute.settling(org_id)
+
+    # A burst that never stops runs once it has waited the maximum.
+    cache.set(recompute.ran_key(org_id), timezone.now().timestamp())
+    RecomputeRequest.objects.filter(org_id=org_id).update(requested_at=timezone.now() - timedelta(seconds=61))
+    recompute.request(org_id, ["2017-Q3"])
+    assert not recompute.settling(org_id)
