@@ -55,10 +55,10 @@ def deal_post(deal: Opportunity, **changes) -> dict:
 
 
 def test_the_search_finds_names_containing_the_text_in_any_case_prefix_matches_first(world, login):
-    for name in ("Nordbank", "Fjord Bank", "Other Co", "Bankhaus Nord", "Ebank Ltd", "bank of the Isles"):
+    for name in ("Nordbank", "Fjord Bank", "Other Co", "Bankhaus Nord", "Ebank Ltd", "bankers Trust"):
         account(world.org, name)
     client = login("rep")
-    expected = ["bank of the Isles", "Bankhaus Nord", "Fjord Bank", "Ebank Ltd", "Nordbank"]
+    expected = ["bankers Trust", "Bankhaus Nord", "Fjord Bank", "Ebank Ltd", "Nordbank"]
     assert names(client.get(SEARCH, {"q": "bank"})) == expected  # prefix, word start, anywhere
     assert names(client.get(SEARCH, {"q": "  BANK "})) == expected
     assert names(client.get(SEARCH, {"q": "zzz"})) == []
