@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from scorecard import access
 from scorecard.models import Membership, Organization, Role
 from territories.models import Rep, TerritoryAssignment
 
-from .models import CLOSED_STAGES, Opportunity, Product, Stage
+from .models import CLOSED_STAGES, Account, Opportunity, Product, Stage
 
 STALE_AFTER_DAYS = 30  # an open deal nobody updated for this long needs attention
+ACCOUNT_MATCHES = 20  # what the deal form's account picker shows for one search
 
 
 def entry_opportunities(m: Membership, rep: Rep | None = None) -> QuerySet[Opportunity]:
@@ -99,3 +101,20 @@ def product_list(org: Organization, *, query: str = "") -> QuerySet[Product]:
     if query:
         products = products.filter(Q(name__icontains=query) | Q(line__icontains=query))
     return products.annotate(deal_count=Count("opportunities")).order_by("line", "name")
+
+
+def account_search(org: Organization, text: str, *, limit: int = ACCOUNT_MATCHES) -> list[Account]:
+    """The organisation's accounts whose name contains ``text`` (any case), for the deal form's picker:
+    names starting with it first, then those with a word starting with it, then the rest, each by name;
+    at most ``limit``. No text, no accounts (the picker never lists the whole organisation)."""
+    text = text.strip()
+    if not text:
+        return []
+    rank = Case(
+        When(name__istartswith=text, then=Value(0)),
+        When(name__icontains=f" {text}", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    matches = Account.objects.filter(org=org, name__icontains=text).annotate(rank=rank)
+    return list(matches.order_by("rank", Lower("name"), "pk")[:limit])

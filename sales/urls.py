@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
     path("opportunities/<int:pk>/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/delete/", views.opportunity_delete, name="opportunity_delete"),
+    path("accounts/search/", views.account_search, name="account_search"),
 ]

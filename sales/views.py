@@ -3,7 +3,8 @@
 
 The admin's product catalog (``/manage/products/``; urls in ``manage_urls.py``): list, add, edit, retire.
 Deal entry: the list (a rep's own deals; a manager's subtree, filtered by rep; read-only for viewers),
-and create, edit and delete, inline with htmx or as pages of their own (scorecard/entry.py)."""
+and create, edit and delete, inline with htmx or as pages of their own (scorecard/entry.py); the
+account search behind the deal form's account picker."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +25,7 @@ from scorecard.models import Role
 
 from . import selectors, services
 from .forms import OpportunityForm, ProductForm
-from .models import Opportunity, Product, Stage
+from .models import Account, Opportunity, Product, Stage
 
 PRODUCTS_PER_PAGE = 50
 
@@ -182,3 +183,18 @@ def opportunity_delete(request: MembershipRequest, pk: int) -> HttpResponse:
             return _saved(request, f"Deal {opportunity.external_id} deleted.")
     context = {"opportunity": opportunity, "errors": errors, "locked": "" if errors else _locked(opportunity)}
     return entry.render_form(request, DELETE, context, invalid=bool(errors))
+
+
+@membership_required
+def account_search(request: MembershipRequest) -> JsonResponse:
+    """``/sales/accounts/search/?q=``: the accounts whose name contains ``q``, for the deal form's
+    account picker (static/js/account_picker.js), as ``{"results": [{"id", "name", "detail"}]}``. Whoever
+    may enter deals may search; the organisation's accounts only."""
+    entry.require_write(entry.may_enter(request))
+    text = request.GET.get("q", "")[: Account._meta.get_field("name").max_length]
+    accounts = selectors.account_search(request.membership.org, text)
+    results = [
+        {"id": a.pk, "name": a.name, "detail": " · ".join(filter(None, (a.sector, a.country)))}
+        for a in accounts
+    ]
+    return JsonResponse({"results": results})

@@ -215,7 +215,7 @@ def _field_error(body: str, field: str) -> str:
         ({"products": ["999999"]}, "products", "Select a valid choice"),
         ({"channel": "direct"}, "partner", "partner channel only"),
         ({"partner": "999999"}, "partner", "Select a valid choice"),
-        ({"account": "x"}, "account", "Select a valid choice"),
+        ({"account": "x"}, "account", "Choose an account of your organisation"),
     ],
 )
 def test_invalid_input_is_refused_beside_its_field(world, login, catalog, changes, field, message):

@@ -31,7 +31,7 @@ from imports.models import ImportJob
 from kpis.models import KPI, Note, NoteKind
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from perspectives.models import Objective, Perspective
-from sales.models import Product
+from sales.models import Account, Product
 from scorecard.models import Membership, Role
 from tests.conftest_personas import World
 
@@ -194,6 +194,8 @@ ACCESS: dict[str, Access] = {
     "opportunity_create": Access(WRITERS),
     "opportunity_edit": Access(WRITERS),
     "opportunity_delete": Access(WRITERS),
+    # The deal form's account picker: whoever enters deals; "Secret" would find the other organisation's.
+    "account_search": Access(WRITERS, data={"q": "Secret"}),
     "certification_list": Access(MEMBERS),
     "certification_create": Access(WRITERS),
     "certification_edit": Access(WRITERS),
@@ -250,6 +252,7 @@ def _objects(world: World) -> dict[str, dict[str, Any]]:
             "objective": objective,
             "membership": Membership.objects.filter(org=org).order_by("pk").first(),
             "product": Product.objects.create(org=org, name=f"{secret} product", line=f"{secret} line"),
+            "account": Account.objects.create(org=org, external_id=f"{key}-1", name=f"{secret} account"),
             "note": Note.objects.create(
                 org=org, period=Q1, kpi=kpi, rep=rep, kind=NoteKind.ACTION, text=f"{secret} note"
             ),
