@@ -392,6 +392,22 @@ class DealChange(models.Model):
         return f"{self.org_id}: {self.opportunity_id or 'every deal'}"
 
 
+class InputChange(models.Model):
+    """A manual measurement or a target of the organisation changed since a recompute read them.
+
+    Written in the same transaction as the change (``kpis.signals.period_input_changed``), so a worker that
+    keeps an organisation's measurements and targets in memory between recomputes (``kpis.rollup.warm``)
+    reads them again; the recompute that read it deletes it.
+    """
+
+    org = models.ForeignKey(
+        "scorecard.Organization", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+
+    def __str__(self) -> str:
+        return f"{self.org_id}: measurements or targets"
+
+
 class RecomputeRequest(models.Model):
     """A period of an organisation whose stored rollups are stale ("*" = every period).
 

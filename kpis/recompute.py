@@ -30,7 +30,7 @@ from scorecard import periods as P
 from scorecard.celery import app
 
 from . import formula as formula_lang
-from .models import KPI, DealChange, RecomputeRequest, Source, Transform
+from .models import KPI, DealChange, InputChange, RecomputeRequest, Source, Transform
 
 # Sent by name: this module sits below the tasks (which call the services that use it).
 RECOMPUTE_TASK = "kpis.tasks.recompute_pending"
@@ -128,6 +128,12 @@ def deals_changed(org_id: int, opportunity_ids: Iterable[int] | None) -> None:
     that keep an organisation's deals in memory; in the caller's transaction."""
     ids: list[int | None] = [None] if opportunity_ids is None else [*sorted(set(opportunity_ids))]
     DealChange.objects.bulk_create([DealChange(org_id=org_id, opportunity_id=pk) for pk in ids])
+
+
+def inputs_changed(org_id: int) -> None:
+    """Log that a measurement or target changed, for the workers that keep them in memory; in the caller's
+    transaction."""
+    InputChange.objects.create(org_id=org_id)
 
 
 def enqueue(org_id: int, force: bool = False) -> bool:

@@ -28,6 +28,7 @@ from . import recompute, store, units
 from .models import (
     KPI,
     DealChange,
+    InputChange,
     Measurement,
     Note,
     NoteKind,
@@ -45,12 +46,14 @@ from .template import KPIS, LINKS, OBJECTIVES, PERSPECTIVES
 
 @dataclass
 class Plan:
-    """What a recompute covers: the fiscal years to store (None: all), the logged deal changes it
-    consumes, and the deals this process kept from its last run, when they can be brought up to date."""
+    """What a recompute covers: the fiscal years to store (None: all), the logged deal changes and
+    measurement or target changes it consumes, and the deals this process kept from its last run, when
+    they can be brought up to date (with the measurements and targets, when none of those changed)."""
 
     years: list[str] | None
     changes: list[tuple[int, int | None]]
     kept: warm.WarmDeals | None
+    input_changes: list[int]
 
 
 @transaction.atomic
@@ -95,6 +98,7 @@ def _plan(org: Organization, period_keys: Iterable[str] | None, today: date) -> 
     ):  # one recompute of an organisation at a time (SQLite: the write lock)
         list(Organization.objects.select_for_update(no_key=True).filter(pk=org.pk).values_list("pk"))
     changes = list(DealChange.objects.filter(org=org).values_list("pk", "opportunity_id"))
+    input_changes = list(InputChange.objects.filter(org=org).values_list("pk", flat=True))
     kept = None
     if (
         settings.SCORECARD_WARM_ORGS > 0
@@ -105,7 +109,9 @@ def _plan(org: Organization, period_keys: Iterable[str] | None, today: date) -> 
         kept = warm.take(org.pk, newest)
         if kept is not None:
             kept.changed = {opp for _pk, opp in changes if opp is not None}
-    return Plan(years, changes, kept)
+            if input_changes:
+                kept.forget_period_rows()
+    return Plan(years, changes, kept, input_changes)
 
 
 def _compute(org: Organization, plan: Plan, today: date) -> tuple[Rollup, list[str] | None]:
@@ -163,9 +169,12 @@ def _write(
 ) -> tuple[RollupRun, list[tuple], int]:
     """Store the rows that changed, delete those that did or are no longer stored; returns the run, every
     row of the batch and how many were written."""
-    seen = [pk for pk, _opp in plan.changes]
-    for i in range(0, len(seen), 5000):
-        DealChange.objects.filter(pk__in=seen[i : i + 5000]).delete()
+    for model, seen in (
+        (DealChange, [pk for pk, _opp in plan.changes]),
+        (InputChange, plan.input_changes),
+    ):
+        for i in range(0, len(seen), 5000):
+            model.objects.filter(pk__in=seen[i : i + 5000]).delete()
     run = RollupRun.objects.create(
         org=org,
         kpi_ids=batch.kpi_ids,

@@ -16,7 +16,7 @@ which a worker keeping the deals in memory (``kpis.rollup.warm``) re-reads. What
 | ProgramParticipation · rep, program, start, end | save / delete, cascades: ``dated_fact_changed`` |
 | Program · kind | ``catalog_kind_saved`` (filters by kind); deleting one in use is refused (PROTECT) |
 | KPI · active ones, every field | save / delete (objective and perspective deletes cascade to it): ``definition_changed`` |
-| Measurement, Target (current) | save / delete, cascades from KPIs, reps, territories: ``period_input_changed`` |
+| Measurement, Target (current) | save / delete, cascades from KPIs, reps, territories: ``period_input_changed`` (also logs an ``InputChange`` for the workers keeping them) |
 | Product · line, list_price | save / delete: ``definition_changed``; its deals' links cascade on delete: ``catalog_entry_deleting`` |
 | Opportunity · every column the deal columns hold | save / delete: ``dated_fact_changed`` (+ first wins of its accounts) |
 | Opportunity.products / .deliverables (links) | ``m2m_changed`` from either side (add, remove, clear): ``deal_links_changed``; a deleted product or deliverable's links: ``catalog_entry_deleting`` |
@@ -224,6 +224,7 @@ def period_input_changed(sender, instance, **kwargs):
         org.pk,
         recompute.affected_periods(period.start, period.end, org.fiscal_year_start_month),
     )
+    recompute.inputs_changed(org.pk)
 
 
 @receiver(post_save, sender=KPI)

@@ -40,7 +40,7 @@ class Rollup:
         worker (``kpis.rollup.warm``), brought up to date with the changed deals instead of reading them
         all. ``full_grid``: every period even with ``period_keys`` (so the deals can be kept warm)."""
         self.org = org
-        self.inputs = inputs = load_inputs(org, today)
+        self.inputs = inputs = load_inputs(org, today, None if warm is None else warm.period_rows)
         self.today = today.toordinal()
         self.window = (
             None if period_keys is None or full_grid or warm else [org.parse_period(k) for k in period_keys]
@@ -84,6 +84,9 @@ class Rollup:
         self.touched: dict[str, np.ndarray] | None = None
         self.figures = self._figures(changed)
         self.distinct_made: dict[str, np.ndarray] = {}
+        self.sparse_made: dict[
+            str, dict
+        ] = {}  # measurement and target arrays ("rows"), targets up the tree ("of")
 
     def _catch_up(self, warm: WarmDeals | None) -> tuple[WarmDeals | None, tuple[Deals, Deals] | None]:
         """Kept deals brought up to date, with the changed deals' old and new versions (None: read all)."""
@@ -150,6 +153,8 @@ class Rollup:
             figures=self.figures,
             distinct=self.distinct_made,
             distinct_key=self._distinct_key(),
+            period_rows=self.inputs.period_rows,
+            sparse=self.sparse_made,
         )
 
     def _distinct_key(self) -> bytes:
@@ -164,26 +169,38 @@ class Rollup:
         inputs, grid = self.inputs, self.grid
         sums = self.counter.totals(self.figures)
         revenue_kpi = inputs.kpi_by_slug.get("won_revenue")
+        same_grid = self.warm is not None and self.warm.distinct_key == self._distinct_key()
         distinct = DistinctCounts(
             self.counter,
             self.figures,
             inputs.participations,
             None if revenue_kpi is None else inputs.targets.get(revenue_kpi.id, []),
             sums["won_amount"],
-            kept=self.warm.distinct
-            if self.warm is not None and self.warm.distinct_key == self._distinct_key()
-            else None,
+            kept=self.warm.distinct if same_grid and self.warm is not None else None,
             touched=self.touched,
         )
         self.distinct_made = distinct.made
         values: Values  # targets read their rows through it, and a column of it reads targets
-        targets = Targets(inputs.scopes, lambda kpi: values.sparse(inputs.targets, kpi.id))
+        # Measurement and target arrays of the last run, when they were not read again and the grid is the same.
+        kept = self.warm.sparse if same_grid and inputs.kept_period_rows and self.warm else {}
+        targets = Targets(
+            inputs.scopes, lambda kpi: values.sparse(inputs.targets, kpi.id), dict(kept.get("of", {}))
+        )
         columns = Columns(
             sums,
             distinct,
             {"won_revenue_goal": lambda: targets.goal(revenue_kpi) if revenue_kpi else values.nothing},
         )
-        values = Values(grid, inputs.scopes, columns, inputs.measurements, inputs.kpis, self.today)
+        values = Values(
+            grid,
+            inputs.scopes,
+            columns,
+            inputs.measurements,
+            inputs.kpis,
+            self.today,
+            dict(kept.get("rows", {})),
+        )
+        self.sparse_made = {"rows": values.sparse_made, "of": targets.made}
         figures = []
         for kpi in inputs.kpis:
             value, coverage = values.value(kpi)

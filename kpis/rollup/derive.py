@@ -77,7 +77,10 @@ class Values:
         measurements: PeriodInputs,
         kpis: list[KPI],
         today: int,
+        sparse_kept: dict[tuple[str, int], tuple[Array, Array]] | None = None,
     ) -> None:
+        """``sparse_kept``: measurement ("m") and target ("t") arrays by KPI id an earlier run made from the
+        same rows over the same grid; what this one makes is in ``sparse_made`` (kept ones included)."""
         self.grid = grid
         self.scopes = scopes
         self.columns = columns
@@ -85,6 +88,7 @@ class Values:
         self.kpi_by_slug = {k.slug: k for k in kpis}
         self.today = today
         self._values: dict[int, tuple[Array, Array]] = {}
+        self.sparse_made = sparse_kept if sparse_kept is not None else {}
         self.nothing = np.full((scopes.size, grid.size), NAN)
         self.nothing.flags.writeable = False
 
@@ -92,14 +96,21 @@ class Values:
         """Measurements or targets of one KPI as two arrays (value or goal, weight or red flag)."""
         if kpi_id not in rows:
             return self.nothing, self.nothing
+        key = ("m" if rows is self.measurements else "t", kpi_id)
+        if key not in self.sparse_made:
+            self.sparse_made[key] = self._sparse(rows[kpi_id])
+        return self.sparse_made[key]
+
+    def _sparse(self, rows: list[tuple]) -> tuple[Array, Array]:
         first = np.full((self.scopes.size, self.grid.size), NAN)
         second = np.full((self.scopes.size, self.grid.size), NAN)
-        for scope, period, a, b in rows[kpi_id]:
+        for scope, period, a, b in rows:
             col, row = self.grid.index.get(period), self.scopes.index.get(scope)
             if col is None or row is None:
                 continue
-            first[row, col] = float(a)  # type: ignore[arg-type]
-            second[row, col] = NAN if b is None else float(b)  # type: ignore[arg-type]
+            first[row, col] = float(a)
+            second[row, col] = NAN if b is None else float(b)
+        first.flags.writeable = second.flags.writeable = False  # kept for the next run
         return first, second
 
     def value(self, kpi: KPI) -> tuple[Array, Array]:

@@ -25,6 +25,15 @@ Scope = tuple[str, int]  # ("t", territory id) or ("r", rep id)
 PeriodInputs = dict[int, list[tuple[Scope, str, object, object]]]
 
 
+@dataclass(frozen=True)
+class PeriodRows:
+    """Manual measurements and current targets per KPI, and the first days of their periods."""
+
+    measurements: PeriodInputs
+    targets: PeriodInputs
+    input_days: np.ndarray
+
+
 @dataclass
 class Inputs:
     org: Organization
@@ -39,6 +48,8 @@ class Inputs:
     input_days: np.ndarray  # first days of the periods measurements and targets are for
     products: Products
     catalog: bytes  # deliverables, partners, plays, reps (``deals.catalog_digest``)
+    period_rows: PeriodRows
+    kept_period_rows: bool  # given by the caller (a worker's kept ones), not read
 
     @property
     def kpi_by_slug(self) -> dict[str, KPI]:
@@ -58,8 +69,34 @@ class Inputs:
         return sorted(keys)
 
 
-def load_inputs(org: Organization, today: date) -> Inputs:
+def load_inputs(org: Organization, today: date, period_rows: PeriodRows | None = None) -> Inputs:
+    """Everything but the deals; ``period_rows``: measurements and targets kept from an earlier read that
+    are still current (none changed since), else read."""
     scopes = load_scopes(org.pk)
+    rows = period_rows or load_period_rows(org)
+    return Inputs(
+        org=org,
+        today=today,
+        scopes=scopes,
+        assignments=Assignments.load(org.pk, scopes),
+        certifications=Certifications.load(org.pk, scopes),
+        participations=list(
+            ProgramParticipation.objects.filter(org=org).values_list(
+                "rep_id", "program__kind", "program_id", "start", "end"
+            )
+        ),
+        kpis=list(KPI.objects.filter(org=org, active=True).order_by("id").select_related("objective")),
+        measurements=rows.measurements,
+        targets=rows.targets,
+        input_days=rows.input_days,
+        products=Products.load(org.pk),
+        catalog=catalog_digest(org.pk),
+        period_rows=rows,
+        kept_period_rows=period_rows is not None,
+    )
+
+
+def load_period_rows(org: Organization) -> PeriodRows:
     measurements: PeriodInputs = defaultdict(list)
     targets: PeriodInputs = defaultdict(list)
     input_days = []
@@ -85,24 +122,7 @@ def load_inputs(org: Organization, today: date) -> Inputs:
             if day is None:
                 day = first_day[period] = org.parse_period(period).start.toordinal()
             input_days.append(day)
-    return Inputs(
-        org=org,
-        today=today,
-        scopes=scopes,
-        assignments=Assignments.load(org.pk, scopes),
-        certifications=Certifications.load(org.pk, scopes),
-        participations=list(
-            ProgramParticipation.objects.filter(org=org).values_list(
-                "rep_id", "program__kind", "program_id", "start", "end"
-            )
-        ),
-        kpis=list(KPI.objects.filter(org=org, active=True).order_by("id").select_related("objective")),
-        measurements=measurements,
-        targets=targets,
-        input_days=np.array(input_days, dtype=np.int64),
-        products=Products.load(org.pk),
-        catalog=catalog_digest(org.pk),
-    )
+    return PeriodRows(dict(measurements), dict(targets), np.array(input_days, dtype=np.int64))
 
 
 def load_scopes(org_id: int) -> Scopes:

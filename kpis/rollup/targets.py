@@ -38,14 +38,25 @@ def is_sum_type(kpi: KPI) -> bool:
 
 
 class Targets:
-    def __init__(self, scopes: Scopes, goals_and_red_flags) -> None:
-        """``goals_and_red_flags(kpi)``: a KPI's explicit (goal, red flag) arrays."""
+    def __init__(self, scopes: Scopes, goals_and_red_flags, kept: dict | None = None) -> None:
+        """``goals_and_red_flags(kpi)``: a KPI's explicit (goal, red flag) arrays. ``kept``: what ``of`` gave
+        for the same explicit targets over the same scopes and grid (an earlier run's ``made``)."""
         self.scopes = scopes
         self.explicit = goals_and_red_flags
+        self.made: dict[tuple, tuple[Array, Array, Array]] = kept if kept is not None else {}
 
     def of(self, kpi: KPI) -> tuple[Array, Array, Array]:
         """(goal, red flag) set explicitly or summed from children (NaN where the KPI default applies), and
         whether any goal applies (explicit, children or default)."""
+        key = (kpi.id, kpi.default_goal, kpi.default_red_flag, kpi.tolerance, kpi.direction, is_sum_type(kpi))
+        if key not in self.made:
+            made = self._of(kpi)
+            for array in made:
+                array.flags.writeable = False  # kept for the next run
+            self.made[key] = made
+        return self.made[key]
+
+    def _of(self, kpi: KPI) -> tuple[Array, Array, Array]:
         goal, red = self.explicit(kpi)
         explicit = ~np.isnan(goal)
         default_goal = None if kpi.default_goal is None else float(kpi.default_goal)

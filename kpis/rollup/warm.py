@@ -13,8 +13,10 @@ products (lines, list prices) and the other catalog entries deals point at (deli
 plays, reps: ``deals.catalog_digest``) must be unchanged, and as many deals must use a deliverable as the
 database says; otherwise every deal is read again. Anything else the figures depend on (territories, reps, assignments,
 certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
-recounted from the deal columns in memory. A full recompute (nightly, ``recompute`` command) always
-reads everything again.
+recounted from the deal columns in memory. The counts over deals that are not sums (distinct customers,
+identifying reps: ``kpis.rollup.distinct``) are kept too and counted again only where the changed deals
+count. Manual measurements and targets are kept, with their arrays over the grid, until one changes (the
+``InputChange`` log). A full recompute (nightly, ``recompute`` command) always reads everything again.
 
 ``SCORECARD_WARM_ORGS`` bounds how many organisations a process keeps (0 turns this off).
 """
@@ -32,6 +34,7 @@ from django.conf import settings
 from .arrays import id_order, index_of
 from .deals import DEAL_COLUMNS, Deals
 from .grid import Scopes
+from .load import PeriodRows
 from .tally import Figures
 
 # A deleted deal stays in the columns (ids are not reused) but counts nowhere: no dates, no stage.
@@ -78,6 +81,14 @@ class WarmDeals:
     # Counts over deals of that run (``kpis.rollup.distinct``) and what they depended on besides the deals.
     distinct: dict[str, np.ndarray] | None = None
     distinct_key: bytes | None = None
+    # Measurements and targets as that run read them (None once one changed: ``InputChange``), and the arrays
+    # made from them (``derive.Values.sparse_made`` as "rows", ``targets.Targets.made`` as "of"), valid for
+    # the same scopes and grid (``distinct_key``).
+    period_rows: PeriodRows | None = None
+    sparse: dict[str, dict] = field(default_factory=dict)
+
+    def forget_period_rows(self) -> None:
+        self.period_rows, self.sparse = None, {}
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Index of each id in the deal columns (-1 for unknown); the ids' order is kept between runs."""

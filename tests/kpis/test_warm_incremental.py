@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.db import transaction
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from kpis import bench
 from kpis.models import RecomputeRequest, RollupRun, ScopeRollup
@@ -115,3 +119,91 @@ def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realist
         warm.forget()
         rollups_recompute(org=org)
         assert _stored(org) == incremental
+
+
+@pytest.mark.django_db
+def test_kept_measurements_and_targets_are_read_again_only_after_one_changed(realistic, monkeypatch):
+    """A deal edit reuses the measurements and targets (and their arrays) the worker kept; a target set or a
+    measurement entered is logged (``InputChange``) and makes the next run read them all again."""
+    from kpis.models import KPI, InputChange, Measurement, Source
+    from kpis.rollup import load
+    from kpis.services import measurement_set, target_set
+
+    org = realistic
+    reads: list[int] = []
+    original = load.load_period_rows
+
+    def load_period_rows(org):
+        reads.append(org.pk)
+        return original(org)
+
+    monkeypatch.setattr(load, "load_period_rows", load_period_rows)
+
+    def recompute_requested() -> None:
+        requested = sorted(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
+        RecomputeRequest.objects.filter(org=org).delete()
+        rollups_recompute(org=org, period_keys=requested)
+
+    with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
+        warm.forget()
+        rollups_recompute(org=org)
+        assert reads == [org.pk]
+        RecomputeRequest.objects.filter(org=org).delete()
+
+        _edit(org, "amount")
+        recompute_requested()
+        assert reads == [org.pk]  # kept
+
+        revenue = KPI.objects.get(org=org, slug="won_revenue")
+        root = Territory.objects.get(org=org, depth=1)
+        target_set(kpi=revenue, period="2023-Q4", goal=123_456_789, territory=root, reason="test")
+        assert InputChange.objects.filter(org=org).exists()
+        _edit(org, "amount")
+        recompute_requested()
+        assert reads == [org.pk, org.pk]  # read again after the target changed
+        assert not InputChange.objects.filter(org=org).exists()  # consumed by the run that read them
+
+        manual = KPI.objects.filter(org=org, source=Source.MANUAL).order_by("pk").first()
+        entry = Measurement.objects.filter(org=org, kpi=manual).order_by("pk").first()
+        measurement_set(
+            kpi=manual, period=entry.period, value=entry.value, territory=entry.territory, rep=entry.rep
+        )
+        _edit(org, "amount")
+        recompute_requested()
+        assert reads == [org.pk, org.pk, org.pk]
+        incremental = _stored(org)
+
+        warm.forget()
+        rollups_recompute(org=org)
+        assert _stored(org) == incremental
+
+
+_keys = st.dictionaries(st.integers(0, 60), st.integers(1, 4), max_size=25)
+
+
+@given(known=_keys, more=_keys, sign=st.sampled_from([1, -1]))
+@hsettings(max_examples=300, deadline=None)
+def test_adding_or_removing_fact_keys_counts_each_key_exactly(known, more, sign):
+    """``Figures.plus`` merges an edit's few keys into the kept ones without sorting them all again: the
+    same keys and counts as a dictionary sum, keys at 0 gone, and removing what was never counted refused."""
+    from kpis.rollup.tally import Figures
+
+    def figures(keys: dict[int, int]) -> Figures:
+        ordered = sorted(keys)
+        return Figures(
+            {},
+            {"k": (np.array(ordered, dtype=np.int64), np.array([keys[k] for k in ordered], dtype=np.int64))},
+        )
+
+    expected = dict(known)
+    for key, count in more.items():
+        expected[key] = expected.get(key, 0) + sign * count
+    if any(count < 0 for count in expected.values()):
+        with pytest.raises(ValueError, match="never counted"):
+            figures(known).plus(figures(more), sign)
+        return
+    got_keys, got_counts = figures(known).plus(figures(more), sign).keys["k"]
+    assert dict(zip(got_keys.tolist(), got_counts.tolist(), strict=True)) == {
+        k: c for k, c in expected.items() if c > 0
+    }
+    assert list(got_keys) == sorted(got_keys)
