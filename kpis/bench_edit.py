@@ -198,10 +198,13 @@ def _drained(org: Organization) -> None:
         time.sleep(0.05)
 
 
-def _edit(client: Client, opp, page: str, org: Organization) -> tuple[float, float, float]:
+def _edit(client: Client, opp, page: str, org: Organization, settle: float) -> tuple[float, float, float]:
     """Save the deal with a larger amount; the seconds until the page shows a new won revenue, the
-    seconds the save's request took, and the worker's recompute seconds."""
+    seconds the save's request took, and the worker's recompute seconds. Each edit starts once the
+    previous recompute is over and the settle time has passed, as a user's separate edits do (an edit
+    sooner than that is part of a burst, which waits for the settle time: ``recompute.settling``)."""
     _drained(org)
+    time.sleep(settle)
     before = _figure(client, page)
     opp.refresh_from_db()
     data = form_data(opp)
@@ -248,11 +251,11 @@ def run(deals: int, edits: int, cold: int, settle: float | None, profile: str = 
     try:
         for i in range(max(cold, 1)):
             worker.start()
-            cold_samples.append(_edit(client, opp, page, org))
+            cold_samples.append(_edit(client, opp, page, org, settle))
             if i < max(cold, 1) - 1:
                 worker.stop()
         for _ in range(edits):
-            warm_samples.append(_edit(client, opp, page, org))
+            warm_samples.append(_edit(client, opp, page, org, settle))
         _drained(org)
     finally:
         worker.stop()

@@ -24,8 +24,8 @@ which a worker keeping the deals in memory (``kpis.rollup.warm``) re-reads. What
 | imports (bulk writes, no model signals) | ``imports.sync.rollups_mark_stale`` (all periods, every deal) and ``imports.services.names_create_missing`` |
 
 The warm deals also check, before each use, that nothing they hold changed unlogged: the catalog entries
-deals point at (``kpis.rollup.deals.catalog_digest``) and how many deals use a deliverable
-(``deals.delivered_deals``); when in doubt every deal is read again.
+deals point at (``kpis.rollup.deals.catalog_digest``) and how many deliverable links the deals have
+(``deals.deliverable_links``); when in doubt every deal is read again.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 from scorecard import periods as P
 from scorecard.models import Organization
 
-from .deals import Deals, deal_summary, delivered_deals, read_deals, window_sql
+from .deals import Deals, deal_summary, deliverable_links, read_deals, window_sql
 from .derive import Columns, Values
 from .distinct import DistinctCounts
 from .grid import Grid
@@ -99,7 +99,7 @@ class Rollup:
                 inputs.catalog,
                 inputs.scopes,
                 lambda ids: read_deals(self.org.pk, inputs.scopes, inputs.products, ids=ids),
-                lambda: delivered_deals(self.org.pk),
+                lambda: deliverable_links(self.org.pk),
             )
         except Stale:
             return None, None

@@ -48,7 +48,7 @@ class Deals:
     profit_null: np.ndarray
     list_price: np.ndarray
     n_lines: np.ndarray
-    deliverable: np.ndarray
+    deliverable: np.ndarray  # how many technical deliverables the deal has
     first_won: np.ndarray
     pair_deal: np.ndarray
     pair_line: np.ndarray
@@ -147,15 +147,11 @@ def catalog_digest(org_id: int) -> bytes:
     return hashlib.blake2b(repr(rows).encode(), digest_size=20).digest()
 
 
-def delivered_deals(org_id: int) -> int:
-    """How many of the organisation's deals use a technical deliverable (to check kept deal columns;
-    through the organisation's few deliverables, which is cheaper than through its deals)."""
-    return (
-        Opportunity.deliverables.through.objects.filter(deliverable__org_id=org_id)
-        .values("opportunity_id")
-        .distinct()
-        .count()
-    )
+def deliverable_links(org_id: int) -> int:
+    """How many (deal, technical deliverable) links the organisation has (to check kept deal columns;
+    through the organisation's few deliverables, which is cheaper than through its deals, and a plain
+    count: 70 ms at 560,000 links where counting the distinct deals took 150-215 ms)."""
+    return Opportunity.deliverables.through.objects.filter(deliverable__org_id=org_id).count()
 
 
 def money_units(value) -> int:
@@ -278,7 +274,7 @@ def read_deals(
         profit_null=profit_null,
         list_price=np.zeros(n, dtype=np.int64),
         n_lines=np.zeros(n, dtype=np.int64),
-        deliverable=np.zeros(n, dtype=bool),
+        deliverable=np.zeros(n, dtype=np.int16),
         first_won=np.zeros(n, dtype=bool),
         pair_deal=np.zeros(0, dtype=np.int64),
         pair_line=np.zeros(0, dtype=np.int64),
@@ -309,7 +305,7 @@ def _read_links(org_id: int, deals: Deals, products: Products, ids: list[int] | 
         deals.pair_deal, deals.pair_line = np.unique(np.stack([deal_of, lines]), axis=1)
     deals.n_lines = np.bincount(deals.pair_deal, minlength=n)
     delivered_index = index_of(deals.id, list(delivered.values_list("opportunity_id", flat=True)))
-    deals.deliverable[delivered_index[delivered_index >= 0]] = True
+    deals.deliverable = np.bincount(delivered_index[delivered_index >= 0], minlength=n).astype(np.int16)
 
 
 def _ordinal_sql(column: str) -> str:

@@ -128,7 +128,7 @@ class FactCounter:
         partner, play, delivered, poc = (
             d.partner[closed],
             d.play[closed],
-            d.deliverable[closed],
+            d.deliverable[closed] > 0,
             d.poc[closed],
         )
         weights = {

@@ -10,8 +10,8 @@ and recounts only those deals: their old versions are subtracted and their new v
 (money in integer units), with the unchanged deals that an edit made, or stopped being, their account's
 first won deal. Before that, the kept columns are checked against what they cannot learn from the log:
 products (lines, list prices) and the other catalog entries deals point at (deliverables, partners,
-plays, reps: ``deals.catalog_digest``) must be unchanged, and as many deals must use a deliverable as the
-database says; otherwise every deal is read again. Anything else the figures depend on (territories, reps, assignments,
+plays, reps: ``deals.catalog_digest``) must be unchanged, and the deals must have as many deliverable
+links as the database; otherwise every deal is read again. Anything else the figures depend on (territories, reps, assignments,
 certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
 recounted from the deal columns in memory. The counts over deals that are not sums (distinct customers,
 identifying reps: ``kpis.rollup.distinct``) are kept too and counted again only where the changed deals
@@ -50,7 +50,7 @@ INERT = {
     "amount_null": False,
     "list_price": 0,
     "n_lines": 0,
-    "deliverable": False,
+    "deliverable": 0,
     "first_won": False,
     "partner": False,
     "play": False,
@@ -107,8 +107,8 @@ class WarmDeals:
         """Apply the changed deals (``read``: the deals with the given ids) to the columns (in place);
         returns their old and new versions. An edit can change which deal is an account's first won deal:
         unchanged deals whose mark moved come back too, as they were and as they are now, so subtracting
-        the old versions and adding the new ones stays exact. ``delivered``: how many deals use a
-        deliverable in the database. Raises ``Stale`` when the kept deals cannot be trusted."""
+        the old versions and adding the new ones stays exact. ``delivered``: how many deliverable
+        links the database has (the column holds each deal's). Raises ``Stale`` when the kept deals cannot be trusted."""
         if self.products_digest != products_digest:
             raise Stale("products changed")
         if self.catalog != catalog:
@@ -141,7 +141,7 @@ class WarmDeals:
         deals.pair_deal = np.concatenate([deals.pair_deal[~drop], at[new.pair_deal]])
         deals.pair_line = np.concatenate([deals.pair_line[~drop], new.pair_line])
         self.changed = set()
-        if int(deals.deliverable.sum()) != delivered():
+        if int(deals.deliverable.sum()) != delivered():  # links, counted per deal
             raise Stale("deal links changed without a logged change")
         accounts = np.union1d(old.account, new.account)
         moved = np.setdiff1d(deals.mark_first_wins(accounts[accounts >= 0]), np.concatenate([pos, at]))
