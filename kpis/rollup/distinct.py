@@ -67,18 +67,17 @@ class DistinctCounts:
             return np.zeros(0, dtype=np.int64)
         g, nm, nr = self.grid, self.grid.n_months, self.scopes.reps + 1
         ancestors = self.scopes.tree.ancestors
-        member, rest = base % span, base // span
-        month, rest = rest % nm, rest // nm
-        rep, territory = rest % nr - 1, rest // nr - 1
         wanted = None
-        if cells is not None:
+        if cells is not None:  # the facts of the months those cells cover, first
             wanted = np.zeros(self.scopes.size * g.size, dtype=bool)
             wanted[cells] = True
             months = np.zeros(nm, dtype=bool)
             for col in np.unique(cells % g.size):
                 months[g.month_cols(int(col))] = True
-            ok = months[month]
-            member, month, rep, territory = member[ok], month[ok], rep[ok], territory[ok]
+            base = base[months[base // span % nm]]
+        member, rest = base % span, base // span
+        month, rest = rest % nm, rest // nm
+        rep, territory = rest % nr - 1, rest // nr - 1
         scopes, cols, members = [], [], []
         for col in g.columns(month):
             for level in range(ancestors.shape[1]):
