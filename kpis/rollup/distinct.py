@@ -78,24 +78,26 @@ class DistinctCounts:
         member, rest = base % span, base // span
         month, rest = rest % nm, rest // nm
         rep, territory = rest % nr - 1, rest // nr - 1
-        scopes, cols, members = [], [], []
+        # One part per (period kind, tree level) and per period kind for the reps: parts never share a key
+        # (a node has one depth), so each is made distinct on its own and the parts are only concatenated
+        # and sorted: the peak memory is one part, not every expanded fact at once.
+        parts = []
         for col in g.columns(month):
             for level in range(ancestors.shape[1]):
                 ancestor = np.where(territory >= 0, ancestors[np.maximum(territory, 0), level], -1)
                 keep = ancestor >= 0
                 if wanted is not None:
                     keep &= wanted[np.maximum(ancestor, 0) * g.size + col]
-                scopes.append(ancestor[keep])
-                cols.append(col[keep])
-                members.append(member[keep])
+                parts.append(unique((ancestor[keep] * g.size + col[keep]) * span + member[keep]))
             keep = rep >= 0
             if wanted is not None:
                 keep &= wanted[(self.scopes.territories + np.maximum(rep, 0)) * g.size + col]
-            scopes.append(self.scopes.territories + rep[keep])
-            cols.append(col[keep])
-            members.append(member[keep])
-        s, c, m = np.concatenate(scopes), np.concatenate(cols), np.concatenate(members)
-        return unique((s * g.size + c) * span + m)
+            parts.append(
+                unique(((self.scopes.territories + rep[keep]) * g.size + col[keep]) * span + member[keep])
+            )
+        keys = np.concatenate(parts)
+        keys.sort()
+        return keys
 
     def _over_deals(
         self, name: str, family: str, span: int, count_at: Callable[[np.ndarray | None], np.ndarray]
