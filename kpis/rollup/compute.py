@@ -8,6 +8,7 @@ period shows (and the base of a transform KPI in those periods) is computed, not
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import numpy as np
@@ -158,10 +159,18 @@ class Rollup:
         )
 
     def _distinct_key(self) -> bytes:
-        """What counts over deals depend on besides the deals: the deal figures' fingerprint, and the reps'
-        employment (who is active where)."""
+        """What counts over sets depend on besides the deals and targets: the deal figures' fingerprint
+        (tree, reps, assignments, certifications, grid, snapshot days), the reps' employment and the
+        programme participations."""
         scopes = self.inputs.scopes
-        return self.counter.fingerprint() + scopes.hire.tobytes() + b"|" + scopes.leave.tobytes()
+        digest = hashlib.blake2b(self.counter.fingerprint(), digest_size=20)
+        for part in (
+            scopes.hire.tobytes(),
+            scopes.leave.tobytes(),
+            repr(self.inputs.participations).encode(),
+        ):
+            digest.update(b"|" + part)
+        return digest.digest()
 
     def result(self, period_keys: list[str] | None = None) -> Batch:
         """Every active KPI for every scope in the stored periods (all periods with data, or those of
@@ -178,6 +187,7 @@ class Rollup:
             sums["won_amount"],
             kept=self.warm.distinct if same_grid and self.warm is not None else None,
             touched=self.touched,
+            same_targets=inputs.kept_period_rows,
         )
         self.distinct_made = distinct.made
         values: Values  # targets read their rows through it, and a column of it reads targets

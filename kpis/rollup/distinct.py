@@ -31,6 +31,7 @@ class DistinctCounts:
         revenue: np.ndarray,
         kept: dict[str, np.ndarray] | None = None,
         touched: dict[str, np.ndarray] | None = None,
+        same_targets: bool = False,
     ) -> None:
         """``revenue_targets``: the won-revenue KPI's targets (None without such a KPI); ``revenue``: won
         revenue per (scope, period).
@@ -38,7 +39,11 @@ class DistinctCounts:
         ``kept`` and ``touched``, for a worker's recompute after some deals changed and nothing else did:
         the counts over deals an earlier run made (``made``) from the figures these ones were brought up to
         date from, and per key family the fact keys of the changed deals' old and new versions. Only the
-        cells those keys reach are counted again; elsewhere the kept counts are still exact."""
+        cells those keys reach are counted again; elsewhere the kept counts are still exact. The counts over
+        people alone (active reps, headcounts, leavers, certified and programme reps) are taken from
+        ``kept`` as they are (it comes from a run with the same people, assignments, certifications,
+        programmes, grid and snapshot days), and so are the reps with a won-revenue target when
+        ``same_targets``."""
         self.counter = counter
         self.grid = counter.grid
         self.scopes = counter.scopes
@@ -47,6 +52,8 @@ class DistinctCounts:
         self.revenue_targets = revenue_targets
         self.revenue = revenue
         self.kept = kept if touched is not None else None
+        self.people = kept or {}
+        self.same_targets = same_targets
         self.touched = touched or {}
         self.made: dict[str, np.ndarray] = {}  # counts over deals, to keep for the next run
 
@@ -114,6 +121,14 @@ class DistinctCounts:
                 cells = self.touched_cells(family, span)
                 out.reshape(-1)[cells] = count_at(cells)
             self._make(name, out)
+        return self.made[name]
+
+    def _over_people(self, name: str, make: Callable[[], np.ndarray], targets: bool = False) -> np.ndarray:
+        """A count that depends on no deal, memoised in ``made``: kept from the earlier run if it made it
+        (``targets``: and it also depends on the targets, which did not change)."""
+        if name not in self.made:
+            old = self.people.get(name) if self.same_targets or not targets else None
+            self._make(name, old if old is not None else make())
         return self.made[name]
 
     def _make(self, name: str, counts: np.ndarray) -> None:
@@ -247,33 +262,54 @@ class DistinctCounts:
         reps.append(r)
         return Members(np.concatenate(cells), np.concatenate(reps), g.size)
 
+    def _members(self, name: str, make: Callable[[], Members]) -> Members:
+        """Members over people alone, kept like their counts (as two arrays)."""
+        cells, member = self.people.get(f"{name}:cells"), self.people.get(f"{name}:member")
+        members = (
+            Members(cells, member, self.grid.size) if cells is not None and member is not None else make()
+        )
+        self._make(f"{name}:cells", members.cells)
+        self._make(f"{name}:member", members.member)
+        return members
+
     @cached_property
     def _active(self) -> Members:
-        return self.reps_in_scope(self.grid.start, self.grid.end)
+        return self._members("active", lambda: self.reps_in_scope(self.grid.start, self.grid.end))
 
     @cached_property
     def _snapshot(self) -> Members:
         """Reps on each period's last day, or today when that is earlier."""
         day = np.minimum(self.grid.end, self.counter.today)
-        return self.reps_in_scope(day, day, one_day=True)
+        return self._members("snapshot", lambda: self.reps_in_scope(day, day, one_day=True))
 
     def active_reps(self) -> np.ndarray:
-        return self.count_cells(self._active.cells)
+        return self._over_people("active_reps", lambda: self.count_cells(self._active.cells))
 
     def reps_at_start(self) -> np.ndarray:
-        return self.count_cells(self.reps_in_scope(self.grid.start, self.grid.start, one_day=True).cells)
+        g = self.grid
+        return self._over_people(
+            "reps_at_start",
+            lambda: self.count_cells(self.reps_in_scope(g.start, g.start, one_day=True).cells),
+        )
 
     def reps_at_end(self) -> np.ndarray:
-        return self.count_cells(self.reps_in_scope(self.grid.end, self.grid.end, one_day=True).cells)
+        g = self.grid
+        return self._over_people(
+            "reps_at_end", lambda: self.count_cells(self.reps_in_scope(g.end, g.end, one_day=True).cells)
+        )
 
     def reps_at_snapshot(self) -> np.ndarray:
-        return self.count_cells(self._snapshot.cells)
+        return self._over_people("reps_at_snapshot", lambda: self.count_cells(self._snapshot.cells))
 
     def leavers(self) -> np.ndarray:
-        leaving = np.flatnonzero(self.scopes.leave < FAR)
-        leave_day = self.scopes.leave[leaving]
-        territory = self.counter.assignments.territory_on(leaving, leave_day)
-        return self.grid.add_up(self.counter.monthly(territory, leaving, self.grid.month_col(leave_day), 1.0))
+        def count() -> np.ndarray:
+            leaving = np.flatnonzero(self.scopes.leave < FAR)
+            leave_day = self.scopes.leave[leaving]
+            territory = self.counter.assignments.territory_on(leaving, leave_day)
+            month = self.grid.month_col(leave_day)
+            return self.grid.add_up(self.counter.monthly(territory, leaving, month, 1.0))
+
+        return self._over_people("leavers", count)
 
     def identifying_reps(self) -> np.ndarray:
         """Active reps who identified a new opportunity in the period."""
@@ -298,6 +334,9 @@ class DistinctCounts:
 
     def certified_reps(self, fkey: str) -> np.ndarray:
         """Reps at the snapshot day holding a certification matching the filter then."""
+        return self._over_people(f"certified_reps:{fkey}", lambda: self._certified_reps(fkey))
+
+    def _certified_reps(self, fkey: str) -> np.ndarray:
         g, reps = self.grid, self.scopes.reps
         day = np.minimum(g.end, self.counter.today)
         held = (
@@ -311,6 +350,9 @@ class DistinctCounts:
 
     def programme_reps(self, fkey: str) -> np.ndarray:
         """Active reps in a programme matching the filter (kind, programme) during the period."""
+        return self._over_people(f"programme_reps:{fkey}", lambda: self._programme_reps(fkey))
+
+    def _programme_reps(self, fkey: str) -> np.ndarray:
         g = self.grid
         inside = np.zeros((self.scopes.rep_span, g.size), dtype=bool)
         wanted = parse_filter_key(fkey)
@@ -338,7 +380,9 @@ class DistinctCounts:
         return has, at
 
     def reps_with_target(self) -> np.ndarray:
-        return self._count_reps(self._active, self._rep_targets[0])
+        return self._over_people(
+            "reps_with_target", lambda: self._count_reps(self._active, self._rep_targets[0]), targets=True
+        )
 
     def reps_at_target(self) -> np.ndarray:
         return self._count_reps(self._active, self._rep_targets[1])
