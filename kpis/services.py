@@ -74,6 +74,9 @@ def rollups_recompute(
     rollup, years = _compute(org, plan, today)
     batch = rollup.result(_periods(org, years))
     existing, same_layout = _stored_rows(org, years, plan.kept, batch.kpi_ids)
+    covered = batch.covered()
+    if covered is not None:  # the other scopes' rows cannot have changed: left as they are
+        existing = {key: row for key, row in existing.items() if key[:2] in covered}
     hook = settings.SCORECARD_RECOMPUTE_BEFORE_WRITE
     if hook:  # fault injection (tests only): e.g. hold the transaction open here
         import_string(hook)(org)
@@ -84,7 +87,7 @@ def rollups_recompute(
     # Runs whose rows have all been replaced by later ones are of no further use.
     in_use = set(ScopeRollup.objects.filter(org=org).values_list("run_id", flat=True).distinct())
     RollupRun.objects.filter(org=org).exclude(pk__in=in_use | {run.pk}).delete()
-    return batch.cells
+    return batch.stored_cells
 
 
 def _plan(org: Organization, period_keys: Iterable[str] | None, today: date) -> Plan:
@@ -222,7 +225,12 @@ def _keep_warm(
     if years is None or known is not None:
         stored = {} if known is None else known
         recomputed, still = set(years or ()), set(rollup.stored_years)
-        for key in [k for k in stored if k[2] in recomputed or k[2] not in still]:
+        covered = batch.covered()
+        for key in [
+            k
+            for k in stored
+            if (k[2] in recomputed and (covered is None or k[:2] in covered)) or k[2] not in still
+        ]:
             del stored[key]
         stored.update(((row[2], row[3], row[4]), row[5]) for row in rows)
         state.rows, state.kpi_ids = stored, batch.kpi_ids

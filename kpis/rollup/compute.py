@@ -13,6 +13,7 @@ from datetime import date
 
 import numpy as np
 
+from kpis.models import KPI
 from scorecard import periods as P
 from scorecard.models import Organization
 
@@ -83,11 +84,13 @@ class Rollup:
         # Fact keys of the changed deals' old and new versions, when the figures were brought up to date
         # from kept ones (``kpis.rollup.distinct`` then counts only the cells they reach again).
         self.touched: dict[str, np.ndarray] | None = None
+        self.delta: tuple[Figures, Figures] | None = (
+            None  # what the changed deals' old and new versions count
+        )
         self.figures = self._figures(changed)
         self.distinct_made: dict[str, np.ndarray] = {}
-        self.sparse_made: dict[
-            str, dict
-        ] = {}  # measurement and target arrays ("rows"), targets up the tree ("of")
+        # Measurement and target arrays ("rows"), targets up the tree ("of").
+        self.sparse_made: dict[str, dict] = {}
 
     def _catch_up(self, warm: WarmDeals | None) -> tuple[WarmDeals | None, tuple[Deals, Deals] | None]:
         """Kept deals brought up to date, with the changed deals' old and new versions (None: read all)."""
@@ -136,6 +139,7 @@ class Rollup:
             old, new = (self.counter.deal_figures(deals) for deals in changed)
             figures = self.warm.figures.plus(old, -1).plus(new, 1)
             self.touched = {name: np.concatenate([old.keys[name][0], new.keys[name][0]]) for name in old.keys}
+            self.delta = old, new
         else:
             figures = self.counter.deal_figures(self.deals)
         self.warm.key, self.warm.figures = key, figures
@@ -156,7 +160,44 @@ class Rollup:
             distinct_key=self._distinct_key(),
             period_rows=self.inputs.period_rows,
             sparse=self.sparse_made,
+            context=self._context(),
         )
+
+    def _context(self) -> bytes:
+        """Besides deals, people and inputs, what every stored row depends on: the active KPIs' definitions,
+        today (future periods, live projections) and the periods with data."""
+        kpis = [tuple(getattr(k, f.attname) for f in KPI._meta.concrete_fields) for k in self.inputs.kpis]
+        return hashlib.blake2b(repr((kpis, self.today, self.stored_keys)).encode(), digest_size=20).digest()
+
+    def only_changed_scopes(self, distinct: DistinctCounts) -> np.ndarray | None:
+        """The scopes whose rows can differ from the last run's, when only deals changed since (figures
+        brought up to date, the same people, grid, measurements, targets, KPIs, today and periods): where
+        the changed deals' old or new versions count (their territories' ancestors, their reps), where
+        their distinct keys reach, and where a rep whose revenue changed is active (reps at target).
+        None: every scope."""
+        warm = self.warm
+        if (
+            warm is None
+            or self.delta is None
+            or warm.distinct_key != self._distinct_key()
+            or not self.inputs.kept_period_rows
+            or warm.context != self._context()
+        ):
+            return None
+        scopes = self.inputs.scopes
+        found = np.zeros(scopes.size, dtype=bool)
+        for figures in self.delta:
+            for counts in figures.counts.values():
+                found |= np.any(counts != 0, axis=1)
+            for name, (base, _n) in figures.keys.items():  # the facts' territory paths and reps
+                territory, rep = self.counter.fact_scopes(base, self.counter.key_spans[name])
+                ancestors = scopes.tree.ancestors[territory[territory >= 0]]
+                found[ancestors[ancestors >= 0]] = True
+                found[scopes.territories + rep[rep >= 0]] = True
+        reps = np.flatnonzero(found[scopes.territories :])
+        active = distinct.active_members()
+        found[active.cells[np.isin(active.member, reps)] // self.grid.size] = True
+        return np.flatnonzero(found)
 
     def _distinct_key(self) -> bytes:
         """What counts over sets depend on besides the deals and targets: the deal figures' fingerprint
@@ -217,4 +258,5 @@ class Rollup:
             goal, red, has_goal = targets.of(kpi)
             projected, by_pipeline = projection(kpi, value, grid, sums, self.today) or (None, None)
             figures.append(KpiFigures(kpi, value, coverage, goal, red, has_goal, projected, by_pipeline))
-        return assemble(figures, grid, inputs.scopes, self.stored_keys, period_keys)
+        only = self.only_changed_scopes(distinct)
+        return assemble(figures, grid, inputs.scopes, self.stored_keys, period_keys, only)

@@ -272,6 +272,10 @@ class DistinctCounts:
         self._make(f"{name}:member", members.member)
         return members
 
+    def active_members(self) -> Members:
+        """(scope, period, rep): reps active in each scope and period."""
+        return self._active
+
     @cached_property
     def _active(self) -> Members:
         return self._members("active", lambda: self.reps_in_scope(self.grid.start, self.grid.end))

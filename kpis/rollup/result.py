@@ -36,10 +36,28 @@ class Batch:
     year: np.ndarray  # per cell: index into ``years``
     slot: np.ndarray  # per cell: slot in the year's row
     fields: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (cell indices, values (cells, KPIs))
+    # Only these scopes' cells (indices), when no other scope's figures can have changed; None: every scope.
+    only_scopes: np.ndarray | None = None
+    every_scope_cells: int | None = None  # how many cells every scope has in these periods (None: ``cells``)
 
     @property
     def cells(self) -> int:
         return len(self.scope)
+
+    @property
+    def stored_cells(self) -> int:
+        """How many (scope, period) cells the periods hold over every scope, restricted or not."""
+        return self.cells if self.every_scope_cells is None else self.every_scope_cells
+
+    def covered(self) -> set[tuple[int | None, int | None]] | None:
+        """The (territory id, rep id) scopes whose rows the batch holds (None: every scope)."""
+        if self.only_scopes is None:
+            return None
+        n = len(self.territory_ids)
+        return {
+            (int(self.territory_ids[s]), None) if s < n else (None, int(self.rep_ids[s - n]))
+            for s in self.only_scopes.tolist()
+        }
 
 
 @dataclass
@@ -60,14 +78,20 @@ def assemble(
     scopes: Scopes,
     storable_keys: list[str],
     wanted_keys: list[str] | None,
+    only_scopes: np.ndarray | None = None,
 ) -> Batch:
     """Every KPI for every scope in the stored periods (``storable_keys``: periods with data; of those,
-    ``wanted_keys`` when given), cell by cell in stored-row order (scope, fiscal year, slot)."""
+    ``wanted_keys`` when given), cell by cell in stored-row order (scope, fiscal year, slot);
+    ``only_scopes``: those scopes' cells only."""
     wanted = None if wanted_keys is None else set(wanted_keys)
     cols = np.array([grid.index[k] for k in storable_keys if wanted is None or k in wanted], dtype=np.int64)
     stored = _stored_cells(figures, grid, scopes, storable_keys)
     s_idx, c_idx = np.nonzero(stored[:, cols])
     c_idx = cols[c_idx]
+    every_scope_cells = len(s_idx)
+    if only_scopes is not None:
+        inside = np.isin(s_idx, only_scopes)
+        s_idx, c_idx = s_idx[inside], c_idx[inside]
     order = np.lexsort((grid.col_slot[c_idx], grid.col_year[c_idx], s_idx))
     s_idx, c_idx = s_idx[order], c_idx[order]
     return Batch(
@@ -79,6 +103,8 @@ def assemble(
         year=grid.col_year[c_idx],
         slot=grid.col_slot[c_idx],
         fields=_fields(figures, grid, stored, s_idx, c_idx),
+        only_scopes=only_scopes,
+        every_scope_cells=every_scope_cells,
     )
 
 

@@ -251,6 +251,21 @@ class FactCounter:
         )
         return keys.astype(np.int64), counts.astype(np.int64)
 
+    @property
+    def key_spans(self) -> dict[str, int]:
+        """The member span of each family of fact keys (``fact_keys``)."""
+        return {
+            "customers": self.account_span,
+            "lines": self.account_span * self.lines_span,
+            "identifiers": self.scopes.rep_span,
+        }
+
+    def fact_scopes(self, keys: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+        """The territory and rep (-1: none) of fact keys (``fact_keys``)."""
+        rest = keys // span // self.grid.n_months
+        nr = self.scopes.reps + 1
+        return rest // nr - 1, rest % nr - 1
+
     def totals(self, figures: Figures) -> dict[str, np.ndarray]:
         """Per (scope, grid period): quarters and years sum their months (snapshots take their last
         month's), money back in currency units; with certifications earned per filter."""

@@ -86,6 +86,9 @@ class WarmDeals:
     # the same scopes and grid (``distinct_key``).
     period_rows: PeriodRows | None = None
     sparse: dict[str, dict] = field(default_factory=dict)
+    # What every stored row of that run depended on besides deals, people and inputs: the KPI definitions,
+    # today and the periods with data (``Rollup.only_changed_scopes``).
+    context: bytes | None = None
 
     def forget_period_rows(self) -> None:
         self.period_rows, self.sparse = None, {}

@@ -10,6 +10,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from django.db import transaction
+from django.db.models import Q
 from django.test import override_settings
 from hypothesis import given
 from hypothesis import settings as hsettings
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from kpis import bench
 from kpis.models import RecomputeRequest, RollupRun, ScopeRollup
 from kpis.rollup import warm
+from kpis.rollup.compute import Rollup
 from kpis.rollup.distinct import DistinctCounts
 from kpis.services import rollups_recompute
 from sales.models import Account, Opportunity, Product
@@ -94,8 +96,17 @@ def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realist
         counted.append(len(cells))
         return count_cells(self, cells)
 
+    restricted: list[int | None] = []  # how many scopes a run's batch was limited to
+    only_changed = Rollup.only_changed_scopes
+
+    def only_changed_scopes(self, distinct):
+        scopes = only_changed(self, distinct)
+        restricted.append(None if scopes is None else len(scopes))
+        return scopes
+
     monkeypatch.setattr(DistinctCounts, "touched_cells", touched_cells)
     monkeypatch.setattr(DistinctCounts, "count_cells", counted_everywhere)
+    monkeypatch.setattr(Rollup, "only_changed_scopes", only_changed_scopes)
     with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
         warm.forget()
         rollups_recompute(org=org)  # reads every deal and keeps them, with its distinct counts
@@ -117,6 +128,10 @@ def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realist
             # and identifying reps are counted at the touched cells, the counts over people alone (active
             # reps, headcounts, leavers, certified and programme reps, reps with a target) are kept.
             assert everywhere == 17 and len(counted) == 1, kind
+            # Only the scopes where the deal counts (its paths, reps, where those reps are active) are
+            # assembled, compared and written; the other rows stay as the last run stored them.
+            scopes = Territory.objects.filter(org=org).count() + Rep.objects.filter(org=org).count()
+            assert restricted[-1] is not None and 0 < restricted[-1] < scopes / 20, kind
         incremental = _stored(org)
 
         warm.forget()
@@ -141,6 +156,15 @@ def test_kept_measurements_and_targets_are_read_again_only_after_one_changed(rea
         return original(org)
 
     monkeypatch.setattr(load, "load_period_rows", load_period_rows)
+    restricted: list[object] = []
+    only_changed = Rollup.only_changed_scopes
+
+    def only_changed_scopes(self, distinct):
+        scopes = only_changed(self, distinct)
+        restricted.append(scopes)
+        return scopes
+
+    monkeypatch.setattr(Rollup, "only_changed_scopes", only_changed_scopes)
 
     def recompute_requested() -> None:
         requested = sorted(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
@@ -156,6 +180,7 @@ def test_kept_measurements_and_targets_are_read_again_only_after_one_changed(rea
         _edit(org, "amount")
         recompute_requested()
         assert reads == [org.pk]  # kept
+        assert restricted[-1] is not None  # only the deal's scopes were assembled
 
         revenue = KPI.objects.get(org=org, slug="won_revenue")
         root = Territory.objects.get(org=org, depth=1)
@@ -164,6 +189,7 @@ def test_kept_measurements_and_targets_are_read_again_only_after_one_changed(rea
         _edit(org, "amount")
         recompute_requested()
         assert reads == [org.pk, org.pk]  # read again after the target changed
+        assert restricted[-1] is None  # every scope again: targets add up the tree
         assert not InputChange.objects.filter(org=org).exists()  # consumed by the run that read them
 
         manual = KPI.objects.filter(org=org, source=Source.MANUAL).order_by("pk").first()
@@ -210,3 +236,72 @@ def test_adding_or_removing_fact_keys_counts_each_key_exactly(known, more, sign)
         k: c for k, c in expected.items() if c > 0
     }
     assert list(got_keys) == sorted(got_keys)
+
+
+@pytest.mark.django_db
+def test_a_rep_who_moved_reaches_the_target_also_where_they_were_earlier_in_the_year(realistic):
+    """Reps at their revenue target count in every territory a rep was active in during the period, not
+    only where the edited deal is credited: a rep who moved in the year and whose edit crosses the yearly
+    target changes the old territory's row too, which the warm run must rewrite."""
+    from decimal import Decimal
+
+    from kpis.models import KPI
+    from kpis.services import target_set
+    from territories.models import TerritoryAssignment
+
+    org = realistic
+    year = org.parse_period("2023")
+    deals = Opportunity.objects.filter(
+        org=org, stage="won", rep__isnull=False, close_date__lte=year.end, created_date__gte=year.start
+    ).order_by("pk")
+
+    def opened(o: Opportunity):
+        return min(d for d in (o.created_date, o.engage_date) if d is not None)
+
+    def covering(o: Opportunity) -> TerritoryAssignment | None:
+        """The rep's assignment from before the year until after the deal closed."""
+        return (
+            TerritoryAssignment.objects.filter(rep=o.rep, start__lte=year.start)
+            .filter(Q(end__isnull=True) | Q(end__gte=o.close_date))
+            .first()
+        )
+
+    # Opened (and so in the open pipeline) only after the move: it counts in the new territory alone.
+    deal = next(o for o in deals if (opened(o) - year.start).days > 60 and covering(o) is not None)
+    rep, current = deal.rep, covering(deal)
+    assert rep is not None and current is not None and deal.close_date is not None
+    moved_on = opened(deal)
+    elsewhere = (
+        Territory.objects.filter(org=org, numchild=0).exclude(pk=current.territory_id).earliest("path")
+    )
+    with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
+        current.end, until = moved_on - timedelta(days=1), current.end
+        current.save()
+        TerritoryAssignment.objects.create(org=org, rep=rep, territory=elsewhere, start=moved_on, end=until)
+        deal.territory = None  # credited where its rep is on the close date: the new territory
+        deal.save()
+        won = Opportunity.objects.filter(
+            org=org, rep=rep, stage="won", close_date__gte=year.start, close_date__lte=year.end
+        )
+        revenue = sum((o.amount or Decimal(0)) for o in won)
+        revenue_kpi = KPI.objects.get(org=org, slug="won_revenue")
+        target_set(kpi=revenue_kpi, period=year.key, goal=revenue + 500, rep=rep, reason="just out of reach")
+        warm.forget()
+        rollups_recompute(org=org)  # kept: the rep is below target
+        RecomputeRequest.objects.filter(org=org).delete()
+        before = _stored(org)
+
+        deal.amount = (deal.amount or Decimal(0)) + 1000  # now at target
+        deal.save()
+        requested = sorted(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
+        rollups_recompute(org=org, period_keys=requested)
+        incremental = _stored(org)
+
+        warm.forget()
+        rollups_recompute(org=org)
+        fresh = _stored(org)
+    assert Territory.objects.get(pk=current.territory_id).depth == elsewhere.depth
+    old_rows = {key for key in fresh if key[0] == current.territory_id}
+    assert any(fresh[key] != before.get(key) for key in old_rows)  # the old territory's row changed
+    assert all(incremental.get(key) == fresh[key] for key in old_rows)
+    assert incremental == fresh
