@@ -73,10 +73,7 @@ def rollups_recompute(
     plan = _plan(org, period_keys, today)
     rollup, years = _compute(org, plan, today)
     batch = rollup.result(_periods(org, years))
-    existing, same_layout = _stored_rows(org, years, plan.kept, batch.kpi_ids)
-    covered = batch.covered()
-    if covered is not None:  # the other scopes' rows cannot have changed: left as they are
-        existing = {key: row for key, row in existing.items() if key[:2] in covered}
+    existing, same_layout = _stored_rows(org, years, plan.kept, batch.kpi_ids, batch.covered())
     hook = settings.SCORECARD_RECOMPUTE_BEFORE_WRITE
     if hook:  # fault injection (tests only): e.g. hold the transaction open here
         import_string(hook)(org)
@@ -139,16 +136,31 @@ def _compute(org: Organization, plan: Plan, today: date) -> tuple[Rollup, list[s
 
 
 def _stored_rows(
-    org: Organization, years: list[str] | None, kept: warm.WarmDeals | None, kpi_ids: list[int]
+    org: Organization,
+    years: list[str] | None,
+    kept: warm.WarmDeals | None,
+    kpi_ids: list[int],
+    covered: set[tuple[int | None, int | None]] | None,
 ) -> tuple[dict[tuple, tuple], set[int | None]]:
     """The stored rows to compare with, by (territory id, rep id, year) → (pk, run id, data), and the runs
-    whose rows have the batch's layout: the rows this process wrote last (kept with the deals), else read."""
+    whose rows have the batch's layout: the rows this process wrote last (kept with the deals), else read.
+    ``covered``: only those (territory id, rep id) scopes' rows (the others cannot have changed and are
+    left as they are); None: every scope's."""
     if kept is not None and kept.rows is not None and kept.kpi_ids == kpi_ids and years is not None:
         wanted = set(years)
-        return {key: (None, None, data) for key, data in kept.rows.items() if key[2] in wanted}, {None}
+        return {
+            key: (None, None, data)
+            for key, data in kept.rows.items()
+            if key[2] in wanted and (covered is None or key[:2] in covered)
+        }, {None}
     rows = ScopeRollup.objects.filter(org=org)
     if years is not None:
         rows = rows.filter(year__in=years)
+    if covered is not None:
+        rows = rows.filter(
+            Q(territory_id__in=[t for t, _r in covered if t is not None])
+            | Q(rep_id__in=[r for _t, r in covered if r is not None])
+        )
     existing = {
         (territory_id, rep_id, year): (pk, run_id, data)
         for pk, run_id, territory_id, rep_id, year, data in rows.values_list(

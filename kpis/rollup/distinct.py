@@ -372,11 +372,16 @@ class DistinctCounts:
     def _rep_targets(self) -> tuple[np.ndarray, np.ndarray]:
         """Per (rep, period): has a won-revenue target, and won revenue meets it."""
         g, scopes = self.grid, self.scopes
-        goal = np.full((scopes.rep_span, g.size), NAN)
-        for scope, period, target_goal, _red in self.revenue_targets or ():
-            col = g.index.get(period)
-            if scope[0] == "r" and col is not None:
-                goal[scopes.index[scope] - scopes.territories, col] = float(target_goal)
+
+        def goals() -> np.ndarray:
+            goal = np.full((scopes.rep_span, g.size), NAN)
+            for scope, period, target_goal, _red in self.revenue_targets or ():
+                col = g.index.get(period)
+                if scope[0] == "r" and col is not None:
+                    goal[scopes.index[scope] - scopes.territories, col] = float(target_goal)
+            return goal
+
+        goal = self._over_people("rep_revenue_goal", goals, targets=True)
         has = ~np.isnan(goal)
         at = np.zeros_like(has)
         revenue = self.revenue[scopes.territories :]

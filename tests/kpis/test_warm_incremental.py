@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -305,3 +306,29 @@ def test_a_rep_who_moved_reaches_the_target_also_where_they_were_earlier_in_the_
     assert any(fresh[key] != before.get(key) for key in old_rows)  # the old territory's row changed
     assert all(incremental.get(key) == fresh[key] for key in old_rows)
     assert incremental == fresh
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_first_run_was_partial_reads_only_the_changed_scopes_rows(realistic):
+    """A worker that started with an edit (a partial run) does not know every stored row: the next edit
+    reads from the database only the rows of the scopes it can change, and stores what a full run does."""
+    org = realistic
+    with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
+        rollups_recompute(org=org)
+        warm.forget()  # a fresh worker process
+        for kind in ("amount", "account"):
+            RecomputeRequest.objects.filter(org=org).delete()
+            _edit(org, kind)
+            requested = sorted(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
+            with CaptureQueriesContext(connection) as queries:
+                rollups_recompute(org=org, period_keys=requested)
+            reads = [
+                q["sql"] for q in queries if 'FROM "kpis_scoperollup"' in q["sql"] and "data" in q["sql"]
+            ]
+            assert len(reads) == 1
+            # First (cold) run: every scope's rows of the years; then only the changed scopes'.
+            assert ('territory_id" IN' in reads[0]) == (kind == "account"), reads[0][:300]
+        incremental = _stored(org)
+        warm.forget()
+        rollups_recompute(org=org)
+        assert _stored(org) == incremental
