@@ -69,19 +69,13 @@ class DistinctCounts:
     def expand(self, base: np.ndarray, span: int, cells: np.ndarray | None = None) -> np.ndarray:
         """Distinct (scope, period, member) keys of fact keys (``FactCounter.fact_keys``): a fact at territory
         t counts at all its ancestors, and at its rep; its month counts in its quarter and year. ``cells``
-        (scope × grid size + period column): only the keys at those cells."""
+        (scope × grid size + period column): only the keys at those cells (``_expand_at``)."""
         if len(base) == 0:
             return np.zeros(0, dtype=np.int64)
+        if cells is not None:
+            return self._expand_at(base, span, cells)
         g, nm, nr = self.grid, self.grid.n_months, self.scopes.reps + 1
         ancestors = self.scopes.tree.ancestors
-        wanted = None
-        if cells is not None:  # the facts of the months those cells cover, first
-            wanted = np.zeros(self.scopes.size * g.size, dtype=bool)
-            wanted[cells] = True
-            months = np.zeros(nm, dtype=bool)
-            for col in np.unique(cells % g.size):
-                months[g.month_cols(int(col))] = True
-            base = base[months[base // span % nm]]
         member, rest = base % span, base // span
         month, rest = rest % nm, rest // nm
         rep, territory = rest % nr - 1, rest // nr - 1
@@ -93,15 +87,53 @@ class DistinctCounts:
             for level in range(ancestors.shape[1]):
                 ancestor = np.where(territory >= 0, ancestors[np.maximum(territory, 0), level], -1)
                 keep = ancestor >= 0
-                if wanted is not None:
-                    keep &= wanted[np.maximum(ancestor, 0) * g.size + col]
                 parts.append(unique((ancestor[keep] * g.size + col[keep]) * span + member[keep]))
             keep = rep >= 0
-            if wanted is not None:
-                keep &= wanted[(self.scopes.territories + np.maximum(rep, 0)) * g.size + col]
             parts.append(
                 unique(((self.scopes.territories + rep[keep]) * g.size + col[keep]) * span + member[keep])
             )
+        keys = np.concatenate(parts)
+        keys.sort()
+        return keys
+
+    def _expand_at(self, base: np.ndarray, span: int, cells: np.ndarray) -> np.ndarray:
+        """``expand`` at some cells only: the facts of the months those cells cover, then for each wanted
+        territory the facts of its subtree — one run of the keys, which are sorted by territory in path
+        order — and for the wanted reps their facts. Parts never share a key (one scope each)."""
+        g, nm, nr, n_territories = (
+            self.grid,
+            self.grid.n_months,
+            self.scopes.reps + 1,
+            self.scopes.territories,
+        )
+        wanted = np.zeros(self.scopes.size * g.size, dtype=bool)
+        wanted[cells] = True
+        months = np.zeros(nm, dtype=bool)
+        for col in np.unique(cells % g.size):
+            months[g.month_cols(int(col))] = True
+        base = base[months[base // span % nm]]  # still sorted
+        rest = base // span // nm
+        territory = rest // nr - 1  # sorted: the keys' leading part
+        scopes = np.unique(cells // g.size)
+        end = self.scopes.tree.subtree_end
+        parts = [np.zeros(0, dtype=np.int64)]
+
+        def add(scope: np.ndarray | int, keys: np.ndarray) -> None:
+            member, month = keys % span, keys // span % nm
+            for col in g.columns(month):
+                at = scope * g.size + col
+                keep = wanted[at]
+                parts.append(unique(at[keep] * span + member[keep]))
+
+        for node in scopes[scopes < n_territories].tolist():
+            lo, hi = np.searchsorted(territory, [node, end[node]])
+            if hi > lo:
+                add(node, base[lo:hi])
+        reps = scopes[scopes >= n_territories] - n_territories
+        if len(reps):
+            rep = rest % nr - 1
+            mine = np.isin(rep, reps)
+            add(n_territories + rep[mine], base[mine])
         keys = np.concatenate(parts)
         keys.sort()
         return keys

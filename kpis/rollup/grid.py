@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -101,6 +102,17 @@ class Tree:
     @property
     def size(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def subtree_end(self) -> np.ndarray:
+        """Per territory, the index after its subtree's last node (path order: a subtree is one run)."""
+        end = np.full(self.size, self.size, dtype=np.int64)
+        open_nodes: list[int] = []
+        for i, depth in enumerate(self.depth.tolist()):
+            while open_nodes and self.depth[open_nodes[-1]] >= depth:
+                end[open_nodes.pop()] = i
+            open_nodes.append(i)
+        return end
 
     def children_count(self) -> np.ndarray:
         return np.bincount(self.parent[self.parent >= 0], minlength=self.size)

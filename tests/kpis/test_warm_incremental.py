@@ -332,3 +332,27 @@ def test_a_worker_whose_first_run_was_partial_reads_only_the_changed_scopes_rows
         warm.forget()
         rollups_recompute(org=org)
         assert _stored(org) == incremental
+
+
+@pytest.mark.django_db
+def test_expanding_some_cells_gives_exactly_those_cells_keys(realistic):
+    """``expand`` at chosen cells (a subtree's run of keys per territory, the reps' own facts) equals the
+    full expansion restricted to those cells, for every family of fact keys."""
+    from datetime import date
+
+    from kpis.rollup.compute import Rollup
+
+    rollup = Rollup(realistic, today=date(2024, 3, 1))
+    counter = rollup.counter
+    distinct = DistinctCounts(counter, rollup.figures, [], None, np.zeros(0))
+    rng = np.random.default_rng(5)
+    for family, span in counter.key_spans.items():
+        base = rollup.figures.keys[family][0]
+        full = distinct.expand(base, span)
+        present = np.unique(full // span)
+        every = np.arange(counter.scopes.size * counter.grid.size)
+        for n in (1, 7, 60):
+            cells = np.unique(np.concatenate([rng.choice(present, n), rng.choice(every, n)]))
+            assert np.array_equal(distinct.expand(base, span, cells), full[np.isin(full // span, cells)]), (
+                family
+            )
