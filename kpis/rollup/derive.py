@@ -156,7 +156,17 @@ class Values:
         return ratio(left, right)
 
     def manual(self, kpi: KPI) -> tuple[Array, Array]:
-        """(value, coverage) of a manual KPI: own entry, else its sub-periods', else its child territories'."""
+        """(value, coverage) of a manual KPI: own entry, else its sub-periods', else its child territories'.
+        Kept with the measurement arrays it comes from (``sparse_made``)."""
+        key = ("manual", kpi.id, kpi.time_aggregation, kpi.tree_aggregation)
+        if key not in self.sparse_made:
+            made = self._manual(kpi)
+            for array in made:
+                array.flags.writeable = False  # kept for the next run
+            self.sparse_made[key] = made  # type: ignore[index]  # keyed apart from the (kind, KPI id) arrays
+        return self.sparse_made[key]  # type: ignore[index]
+
+    def _manual(self, kpi: KPI) -> tuple[Array, Array]:
         g = self.grid
         own, own_weight = self.sparse(self.measurements, kpi.id)
         has_own = ~np.isnan(own)
