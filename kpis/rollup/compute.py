@@ -81,12 +81,11 @@ class Rollup:
         else:
             self.deals = self.warm.deals
         self.counter = self._counter()
-        # Fact keys of the changed deals' old and new versions, when the figures were brought up to date
-        # from kept ones (``kpis.rollup.distinct`` then counts only the cells they reach again).
+        # What the changed deals' old and new versions count, and their fact keys, when the figures were
+        # brought up to date from kept ones (``kpis.rollup.distinct`` then counts only the cells the keys
+        # reach again; ``only_changed_scopes``).
+        self.delta: tuple[Figures, Figures] | None = None
         self.touched: dict[str, np.ndarray] | None = None
-        self.delta: tuple[Figures, Figures] | None = (
-            None  # what the changed deals' old and new versions count
-        )
         self.figures = self._figures(changed)
         self.distinct_made: dict[str, np.ndarray] = {}
         # Measurement and target arrays ("rows"), targets up the tree ("of").
