@@ -26,6 +26,10 @@ from kpis.services import rollups_recompute
 from sales.models import Account, Opportunity, Product
 from territories.models import Rep, Territory
 
+# Array work over a realistic organisation: the database only stores rows, and the warm path on PostgreSQL
+# (its COPY reads, the real worker) is held by tests/kpis/test_write_paths_stateful.py. Once is enough.
+pytestmark = pytest.mark.single_pass
+
 
 @pytest.fixture(scope="module")
 def realistic(django_db_setup, django_db_blocker):
@@ -77,7 +81,6 @@ def _edit(org, kind: str) -> None:
     opp.save()
 
 
-@pytest.mark.single_pass  # array work; the database only stores the rows
 @pytest.mark.django_db
 @pytest.mark.parametrize("kinds", [("account", "lost", "identifier"), ("close", "products", "amount")])
 def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realistic, kinds, monkeypatch):
