@@ -139,11 +139,17 @@ class DistinctCounts:
         return keys
 
     def _over_deals(
-        self, name: str, family: str, span: int, count_at: Callable[[np.ndarray | None], np.ndarray]
+        self,
+        name: str,
+        family: str,
+        span: int,
+        count_at: Callable[[np.ndarray | None], np.ndarray],
+        widen: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> np.ndarray:
         """A count over deals per (scope, period), memoised in ``made``: ``count_at(cells)`` counts at the
         given cells (sorted; None: every cell). With kept counts, only the cells the changed deals' keys of
-        ``family`` reach are counted again (``touched_cells``)."""
+        ``family`` reach are counted again (``touched_cells``; ``widen``: the cells whose count depends on
+        those, when that is more)."""
         if name not in self.made:
             old = None if self.kept is None else self.kept.get(name)
             if old is None or family not in self.touched:
@@ -151,6 +157,8 @@ class DistinctCounts:
             else:
                 out = old.copy()
                 cells = self.touched_cells(family, span)
+                if widen is not None:
+                    cells = widen(cells)
                 out.reshape(-1)[cells] = count_at(cells)
             self._make(name, out)
         return self.made[name]
@@ -229,22 +237,15 @@ class DistinctCounts:
             again = keys[pos] == earlier if len(keys) else np.zeros(0, dtype=bool)  # keys are sorted
             return self._per_cell(cells, at[ok][again])
 
-        if "retained_customers" not in self.made and self.kept is not None and "customers" in self.touched:
-            # The cells whose customers changed, and the cells that follow them.
+        def with_following(changed: np.ndarray) -> np.ndarray:
+            """The cells whose customers changed, and the cells that follow them."""
             following = np.full(g.size, -1)
             valid = g.previous >= 0
             following[g.previous[valid]] = np.flatnonzero(valid)
-            changed = self.touched_cells("customers", span)
             after = following[changed % g.size]
-            cells = unique(np.concatenate([changed, (changed // g.size * g.size + after)[after >= 0]]))
-            old = self.kept.get("retained_customers")
-            if old is not None:
-                out = old.copy()
-                out.reshape(-1)[cells] = count_at(cells)
-                self._make("retained_customers", out)
-        if "retained_customers" not in self.made:
-            self._make("retained_customers", count_at(None))
-        return self.made["retained_customers"]
+            return unique(np.concatenate([changed, (changed // g.size * g.size + after)[after >= 0]]))
+
+        return self._over_deals("retained_customers", "customers", span, count_at, with_following)
 
     def cross_brand_accounts(self) -> np.ndarray:
         """Customers whose won deals in the period span two or more product lines."""
