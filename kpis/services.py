@@ -40,6 +40,7 @@ from .models import (
 )
 from .rollup import warm
 from .rollup.compute import Rollup
+from .rollup.deals import deliverable_links
 from .rollup.result import Batch
 from .template import KPIS, LINKS, OBJECTIVES, PERSPECTIVES
 
@@ -313,9 +314,22 @@ def rollups_recompute_pending(org_id: int, *, embedded: bool = False) -> int | L
             )
             recompute.count_run(org_id)
             recompute.requests_done(taken)
-        return stored
     finally:
         recompute.lock_release(org_id, token)
+    _verify_kept(org_id)
+    return stored
+
+
+def _verify_kept(org_id: int) -> None:
+    """After a run that brought kept deals up to date (committed, the lock released): check them against
+    the database (``warm.verify``). When they disagree and no change is waiting, the deals are forgotten
+    and every period is requested: a write outside the receivers may have changed any of them. A change
+    committed since the run would also explain it: then the next run, which it requested, checks again."""
+    if warm.verify(org_id, lambda: deliverable_links(org_id)):
+        return
+    if not RecomputeRequest.objects.filter(org_id=org_id).exists():
+        warm.forget(org_id)
+        recompute.request(org_id, None)
 
 
 KPI_FIELDS = {f.name for f in KPI._meta.concrete_fields} - {"id", "org", "updated_at"}

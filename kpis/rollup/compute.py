@@ -17,7 +17,7 @@ from kpis.models import KPI
 from scorecard import periods as P
 from scorecard.models import Organization
 
-from .deals import Deals, deal_summary, deliverable_links, read_deals, window_sql
+from .deals import Deals, deal_summary, read_deals, window_sql
 from .derive import Columns, Values
 from .distinct import DistinctCounts
 from .grid import Grid
@@ -82,12 +82,13 @@ class Rollup:
             self.deals = self.warm.deals
         self.counter = self._counter()
         # What the changed deals' old and new versions count, and their fact keys, when the figures were
-        # brought up to date from kept ones (``kpis.rollup.distinct`` then counts only the cells the keys
-        # reach again; ``only_changed_scopes``).
+        # brought up to date from kept ones (``kpis.rollup.distinct`` then counts only their members again;
+        # ``only_changed_scopes``).
         self.delta: tuple[Figures, Figures] | None = None
-        self.touched: dict[str, np.ndarray] | None = None
+        self.delta_rows: np.ndarray | None = None  # the scopes where the changed deals count
         self.figures = self._figures(changed)
         self.distinct_made: dict[str, np.ndarray] = {}
+        self.sums: dict[str, np.ndarray] | None = None  # the figures' totals per (scope, period)
         # Measurement and target arrays ("rows"), targets up the tree ("of").
         self.sparse_made: dict[str, dict] = {}
 
@@ -102,7 +103,6 @@ class Rollup:
                 inputs.catalog,
                 inputs.scopes,
                 lambda ids: read_deals(self.org.pk, inputs.scopes, inputs.products, ids=ids),
-                lambda: deliverable_links(self.org.pk),
             )
         except Stale:
             return None, None
@@ -136,11 +136,13 @@ class Rollup:
         key = self.counter.fingerprint()
         if self.warm.figures is not None and self.warm.key == key and changed is not None:
             old, new = (self.counter.deal_figures(deals) for deals in changed)
-            figures = self.warm.figures.plus(old, -1).plus(new, 1)
-            self.touched = {name: np.concatenate([old.keys[name][0], new.keys[name][0]]) for name in old.keys}
+            self.delta_rows = old.rows() | new.rows()
+            figures = self.warm.figures  # the kept state is this run's to change (``warm.take``)
+            figures.change(old, new, self.delta_rows)
             self.delta = old, new
         else:
             figures = self.counter.deal_figures(self.deals)
+            self.warm.sums = None  # totals of other figures
         self.warm.key, self.warm.figures = key, figures
         return figures
 
@@ -155,11 +157,13 @@ class Rollup:
             tree_ids=self.inputs.scopes.tree.ids,
             key=self.counter.fingerprint(),
             figures=self.figures,
+            sums=self.sums,
             distinct=self.distinct_made,
             distinct_key=self._distinct_key(),
             period_rows=self.inputs.period_rows,
             sparse=self.sparse_made,
             context=self._context(),
+            verified=self.warm is None,  # read from the database by this run
         )
 
     def _context(self) -> bytes:
@@ -184,10 +188,9 @@ class Rollup:
         ):
             return None
         scopes = self.inputs.scopes
-        found = np.zeros(scopes.size, dtype=bool)
+        assert self.delta_rows is not None
+        found = self.delta_rows.copy()
         for figures in self.delta:
-            for counts in figures.counts.values():
-                found |= np.any(counts != 0, axis=1)
             for name, (base, _n) in figures.keys.items():  # the facts' territory paths and reps
                 territory, rep = self.counter.fact_scopes(base, self.counter.key_spans[name])
                 ancestors = scopes.tree.ancestors[territory[territory >= 0]]
@@ -216,7 +219,12 @@ class Rollup:
         """Every active KPI for every scope in the stored periods (all periods with data, or those of
         ``period_keys`` that have data)."""
         inputs, grid = self.inputs, self.grid
-        sums = self.counter.totals(self.figures)
+        warm = self.warm
+        if warm is not None and self.delta is not None and warm.sums is not None:
+            sums = self.counter.totals(self.figures, warm.sums, self.delta_rows)
+        else:
+            sums = self.counter.totals(self.figures)
+        self.sums = sums
         revenue_kpi = inputs.kpi_by_slug.get("won_revenue")
         same_grid = self.warm is not None and self.warm.distinct_key == self._distinct_key()
         distinct = DistinctCounts(
@@ -226,7 +234,7 @@ class Rollup:
             None if revenue_kpi is None else inputs.targets.get(revenue_kpi.id, []),
             sums["won_amount"],
             kept=self.warm.distinct if same_grid and self.warm is not None else None,
-            touched=self.touched,
+            delta=self.delta,
             same_targets=inputs.kept_period_rows,
         )
         self.distinct_made = distinct.made

@@ -18,7 +18,7 @@ from kpis.catalog import parse_filter_key
 
 from .arrays import FAR, NAN, index_of, unique
 from .grid import Members
-from .tally import FactCounter, Figures
+from .tally import FactCounter, Figures, merged
 
 
 class DistinctCounts:
@@ -30,20 +30,21 @@ class DistinctCounts:
         revenue_targets: list[tuple] | None,
         revenue: np.ndarray,
         kept: dict[str, np.ndarray] | None = None,
-        touched: dict[str, np.ndarray] | None = None,
+        delta: tuple[Figures, Figures] | None = None,
         same_targets: bool = False,
     ) -> None:
         """``revenue_targets``: the won-revenue KPI's targets (None without such a KPI); ``revenue``: won
         revenue per (scope, period).
 
-        ``kept`` and ``touched``, for a worker's recompute after some deals changed and nothing else did:
+        ``kept`` and ``delta``, for a worker's recompute after some deals changed and nothing else did:
         the counts over deals an earlier run made (``made``) from the figures these ones were brought up to
-        date from, and per key family the fact keys of the changed deals' old and new versions. Only the
-        cells those keys reach are counted again; elsewhere the kept counts are still exact. The counts over
-        people alone (active reps, headcounts, leavers, certified and programme reps) are taken from
-        ``kept`` as they are (it comes from a run with the same people, assignments, certifications,
-        programmes, grid and snapshot days), and so are the reps with a won-revenue target when
-        ``same_targets``."""
+        date from, and what the changed deals' old and new versions count (their fact keys). A count over
+        deals is a sum over members (a customer, a rep) of what each member's facts give, so only the
+        members of the changed facts are counted again: their count before the change is taken out and
+        their count after it put in (``_over_deals``). The counts over people alone (active reps,
+        headcounts, leavers, certified and programme reps) are taken from ``kept`` as they are (it comes
+        from a run with the same people, assignments, certifications, programmes, grid and snapshot days),
+        and so are the reps with a won-revenue target when ``same_targets``."""
         self.counter = counter
         self.grid = counter.grid
         self.scopes = counter.scopes
@@ -51,11 +52,12 @@ class DistinctCounts:
         self.participations = participations
         self.revenue_targets = revenue_targets
         self.revenue = revenue
-        self.kept = kept if touched is not None else None
+        self.kept = kept if delta is not None else None
         self.people = kept or {}
         self.same_targets = same_targets
-        self.touched = touched or {}
+        self.delta = delta
         self.made: dict[str, np.ndarray] = {}  # counts over deals, to keep for the next run
+        self._expanded: dict[tuple[str, str], np.ndarray] = {}
 
     def count_cells(self, cells: np.ndarray) -> np.ndarray:
         """Count per (scope, period) of an array of cells (scope × grid size + period column)."""
@@ -66,14 +68,11 @@ class DistinctCounts:
             .astype(float)
         )
 
-    def expand(self, base: np.ndarray, span: int, cells: np.ndarray | None = None) -> np.ndarray:
+    def expand(self, base: np.ndarray, span: int) -> np.ndarray:
         """Distinct (scope, period, member) keys of fact keys (``FactCounter.fact_keys``): a fact at territory
-        t counts at all its ancestors, and at its rep; its month counts in its quarter and year. ``cells``
-        (scope × grid size + period column): only the keys at those cells (``_expand_at``)."""
+        t counts at all its ancestors, and at its rep; its month counts in its quarter and year."""
         if len(base) == 0:
             return np.zeros(0, dtype=np.int64)
-        if cells is not None:
-            return self._expand_at(base, span, cells)
         g, nm, nr = self.grid, self.grid.n_months, self.scopes.reps + 1
         ancestors = self.scopes.tree.ancestors
         member, rest = base % span, base // span
@@ -96,72 +95,58 @@ class DistinctCounts:
         keys.sort()
         return keys
 
-    def _expand_at(self, base: np.ndarray, span: int, cells: np.ndarray) -> np.ndarray:
-        """``expand`` at some cells only: the facts of the months those cells cover, then for each wanted
-        territory the facts of its subtree — one run of the keys, which are sorted by territory in path
-        order — and for the wanted reps their facts. Parts never share a key (one scope each)."""
-        g, nm, nr, n_territories = (
-            self.grid,
-            self.grid.n_months,
-            self.scopes.reps + 1,
-            self.scopes.territories,
-        )
-        wanted = np.zeros(self.scopes.size * g.size, dtype=bool)
-        wanted[cells] = True
-        months = np.zeros(nm, dtype=bool)
-        for col in np.unique(cells % g.size):
-            months[g.month_cols(int(col))] = True
-        base = base[months[base // span % nm]]  # still sorted
-        rest = base // span // nm
-        territory = rest // nr - 1  # sorted: the keys' leading part
-        scopes = np.unique(cells // g.size)
-        end = self.scopes.tree.subtree_end
-        parts = [np.zeros(0, dtype=np.int64)]
-
-        def add(scope: np.ndarray | int, keys: np.ndarray) -> None:
-            member, month = keys % span, keys // span % nm
-            for col in g.columns(month):
-                at = scope * g.size + col
-                keep = wanted[at]
-                parts.append(unique(at[keep] * span + member[keep]))
-
-        for node in scopes[scopes < n_territories].tolist():
-            lo, hi = np.searchsorted(territory, [node, end[node]])
-            if hi > lo:
-                add(node, base[lo:hi])
-        reps = scopes[scopes >= n_territories] - n_territories
-        if len(reps):
-            rep = rest % nr - 1
-            mine = np.isin(rep, reps)
-            add(n_territories + rep[mine], base[mine])
-        keys = np.concatenate(parts)
-        keys.sort()
-        return keys
-
     def _over_deals(
         self,
         name: str,
         family: str,
-        span: int,
-        count_at: Callable[[np.ndarray | None], np.ndarray],
-        widen: Callable[[np.ndarray], np.ndarray] | None = None,
+        count: Callable[[np.ndarray], np.ndarray],
     ) -> np.ndarray:
-        """A count over deals per (scope, period), memoised in ``made``: ``count_at(cells)`` counts at the
-        given cells (sorted; None: every cell). With kept counts, only the cells the changed deals' keys of
-        ``family`` reach are counted again (``touched_cells``; ``widen``: the cells whose count depends on
-        those, when that is more)."""
+        """A count over deals per (scope, period), memoised in ``made``: ``count(keys)`` counts the expanded
+        keys of a family (``_keys``). It must be a sum over members of what each member's keys give, so that
+        with kept counts it is brought up to date by the changed members alone: kept − their count before
+        the change + their count after it. Counts are whole numbers (floats far below 2^53): exact."""
         if name not in self.made:
             old = None if self.kept is None else self.kept.get(name)
-            if old is None or family not in self.touched:
-                out = count_at(None)
+            if old is None or self.delta is None:
+                out = count(self._keys(family, "all"))
             else:
-                out = old.copy()
-                cells = self.touched_cells(family, span)
-                if widen is not None:
-                    cells = widen(cells)
-                out.reshape(-1)[cells] = count_at(cells)
+                before, after = self._keys(family, "before"), self._keys(family, "after")
+                out = old if len(before) == len(after) == 0 else old + count(after) - count(before)
             self._make(name, out)
         return self.made[name]
+
+    # The member number of a fact key of each family (``FactCounter.fact_keys``): the account of a customer
+    # or of a (customer, product line) pair, the identifying rep.
+    def _member(self, family: str, keys: np.ndarray) -> np.ndarray:
+        spans = self.counter.key_spans
+        if family == "lines":
+            return keys % spans["lines"] // self.counter.lines_span
+        return keys % spans[family]
+
+    def _keys(self, family: str, which: str) -> np.ndarray:
+        """The expanded (scope, period, member) keys of a family's facts: "all", or only the changed
+        members' facts "before" and "after" the change (``delta``)."""
+        if (family, which) not in self._expanded:
+            span = self.counter.key_spans[family]
+            if which == "all":
+                base = self.figures.keys[family][0]
+            else:
+                base = self._changed_members_facts(family)[which == "after"]
+            self._expanded[family, which] = self.expand(base, span)
+        return self._expanded[family, which]
+
+    def _changed_members_facts(self, family: str) -> tuple[np.ndarray, np.ndarray]:
+        """The fact keys of the members the changed deals count for, before and after the change: the
+        figures' keys of those members (after), with the changed deals' new facts taken out and their old
+        ones put back (before)."""
+        assert self.delta is not None
+        old, new = (figures.keys[family] for figures in self.delta)
+        members = unique(np.concatenate([self._member(family, old[0]), self._member(family, new[0])]))
+        keys, counts = self.figures.keys[family]
+        mine = np.isin(self._member(family, keys), members) if len(members) else np.zeros(len(keys), bool)
+        after = (keys[mine], counts[mine])
+        before = merged(*merged(*after, *new, -1, family), *old, 1, family)
+        return before[0], after[0]
 
     def _over_people(self, name: str, make: Callable[[], np.ndarray], targets: bool = False) -> np.ndarray:
         """A count that depends on no deal, memoised in ``made``: kept from the earlier run if it made it
@@ -175,35 +160,11 @@ class DistinctCounts:
         counts.flags.writeable = False  # kept for the next run: nobody changes it in place
         self.made[name] = counts
 
-    def touched_cells(self, family: str, span: int) -> np.ndarray:
-        """The (scope, period) cells the changed deals' fact keys of a family reach (sorted)."""
-        return unique(self.expand(self.touched[family], span) // span)
-
-    def _per_cell(self, cells: np.ndarray | None, at: np.ndarray) -> np.ndarray:
-        """Count of cell numbers ``at``: per (scope, period) when ``cells`` is None, else per cell given."""
-        if cells is None:
-            return self.count_cells(at)
-        return np.bincount(np.searchsorted(cells, at), minlength=len(cells)).astype(float)
-
     # --- customers ----------------------------------------------------------------------------------------
-
-    def _customer_keys(self, cells: np.ndarray | None = None) -> np.ndarray:
-        if cells is not None:
-            return self.expand(self.figures.keys["customers"][0], self.counter.account_span, cells)
-        return self._all_customer_keys
-
-    @cached_property
-    def _all_customer_keys(self) -> np.ndarray:
-        return self.expand(self.figures.keys["customers"][0], self.counter.account_span)
 
     def customers(self) -> np.ndarray:
         span = self.counter.account_span
-        return self._over_deals(
-            "customers",
-            "customers",
-            span,
-            lambda cells: self._per_cell(cells, self._customer_keys(cells) // span),
-        )
+        return self._over_deals("customers", "customers", lambda keys: self.count_cells(keys // span))
 
     def previous_customers(self) -> np.ndarray:
         g = self.grid
@@ -213,51 +174,31 @@ class DistinctCounts:
         return out
 
     def retained_customers(self) -> np.ndarray:
-        """Customers of the previous period active again. A cell counts again when its own customers or
-        the previous period's changed."""
+        """Customers of the previous period active again."""
         g, span = self.grid, self.counter.account_span
 
-        def count_at(cells: np.ndarray | None) -> np.ndarray:
+        def count(keys: np.ndarray) -> np.ndarray:
             previous = g.previous
-            if cells is not None:  # the cells and the cells they compare with
-                before = previous[cells % g.size]
-                with_before = unique(
-                    np.concatenate([cells, (cells // g.size * g.size + before)[before >= 0]])
-                )
-                keys = self._customer_keys(with_before)
-            else:
-                keys = self._customer_keys()
             at, member = keys // span, keys % span
             scope, col = at // g.size, at % g.size
             ok = previous[col] >= 0
-            if cells is not None:
-                ok &= np.isin(at, cells)
             earlier = (scope[ok] * g.size + previous[col[ok]]) * span + member[ok]
             pos = np.clip(np.searchsorted(keys, earlier), 0, max(len(keys) - 1, 0))
             again = keys[pos] == earlier if len(keys) else np.zeros(0, dtype=bool)  # keys are sorted
-            return self._per_cell(cells, at[ok][again])
+            return self.count_cells(at[ok][again])
 
-        def with_following(changed: np.ndarray) -> np.ndarray:
-            """The cells whose customers changed, and the cells that follow them."""
-            following = np.full(g.size, -1)
-            valid = g.previous >= 0
-            following[g.previous[valid]] = np.flatnonzero(valid)
-            after = following[changed % g.size]
-            return unique(np.concatenate([changed, (changed // g.size * g.size + after)[after >= 0]]))
-
-        return self._over_deals("retained_customers", "customers", span, count_at, with_following)
+        return self._over_deals("retained_customers", "customers", count)
 
     def cross_brand_accounts(self) -> np.ndarray:
         """Customers whose won deals in the period span two or more product lines."""
         span, lines_span = self.counter.account_span, self.counter.lines_span
 
-        def count_at(cells: np.ndarray | None) -> np.ndarray:
-            line_keys = self.expand(self.figures.keys["lines"][0], span * lines_span, cells)
+        def count(line_keys: np.ndarray) -> np.ndarray:
             per_account = line_keys // lines_span  # (scope, period, account) repeated once per line
             accounts, counts = np.unique(per_account, return_counts=True)
-            return self._per_cell(cells, accounts[counts >= 2] // span)
+            return self.count_cells(accounts[counts >= 2] // span)
 
-        return self._over_deals("cross_brand_accounts", "lines", span * lines_span, count_at)
+        return self._over_deals("cross_brand_accounts", "lines", count)
 
     # --- reps ---------------------------------------------------------------------------------------------
 
@@ -352,18 +293,18 @@ class DistinctCounts:
         """Active reps who identified a new opportunity in the period."""
         rep_span = self.scopes.rep_span
 
-        def count_at(cells: np.ndarray | None) -> np.ndarray:
-            keys = self.expand(self.figures.keys["identifiers"][0], rep_span, cells)
+        def count(keys: np.ndarray) -> np.ndarray:
             at, member = self._active.cells, self._active.member
-            if cells is not None:
-                inside = np.isin(at, cells)
-                at, member = at[inside], member[inside]
+            reps = unique(keys % rep_span)
+            if len(reps) < self.scopes.reps:  # the changed members only: their active cells
+                mine = np.isin(member, reps)
+                at, member = at[mine], member[mine]
             wanted = at * rep_span + member
             pos = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
             found = keys[pos] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)  # keys are sorted
-            return self._per_cell(cells, at[found])
+            return self.count_cells(at[found])
 
-        return self._over_deals("identifying_reps", "identifiers", rep_span, count_at)
+        return self._over_deals("identifying_reps", "identifiers", count)
 
     def _count_reps(self, members: Members, per_rep_period: np.ndarray) -> np.ndarray:
         """Count the members whose (rep, period) is set in the matrix, per (scope, period)."""

@@ -32,11 +32,28 @@ class Figures:
 
     def plus(self, other: Figures, sign: int) -> Figures:
         counts = {name: v + sign * other.counts[name] for name, v in self.counts.items()}
-        keys = {name: _merged(*self.keys[name], *other.keys[name], sign, name) for name in self.keys}
+        keys = {name: merged(*self.keys[name], *other.keys[name], sign, name) for name in self.keys}
         return Figures(counts, keys)
 
+    def rows(self) -> np.ndarray:
+        """Whether each scope has a count other than 0 (of a few deals' figures: the scopes they reach)."""
+        found = np.zeros(next(iter(self.counts.values())).shape[0], dtype=bool)
+        for counts in self.counts.values():
+            found |= np.any(counts != 0, axis=1)
+        return found
 
-def _merged(
+    def change(self, old: Figures, new: Figures, rows: np.ndarray) -> None:
+        """In place: minus ``old``, plus ``new``, whose counts are 0 outside ``rows`` (``rows()``). Only those
+        rows are written: an edit's few scopes, not every count's whole array."""
+        for name, v in self.counts.items():
+            v[rows] += new.counts[name][rows] - old.counts[name][rows]
+        for name, (keys, counts) in self.keys.items():
+            self.keys[name] = merged(
+                *merged(keys, counts, *old.keys[name], -1, name), *new.keys[name], 1, name
+            )
+
+
+def merged(
     known: np.ndarray, how_many: np.ndarray, more: np.ndarray, more_counts: np.ndarray, sign: int, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct keys with their counts plus (``sign`` 1) or minus (-1) other sorted distinct keys'
@@ -56,6 +73,10 @@ def _merged(
         total = np.insert(total, pos[~found], added)
     keep = total > 0
     return (known, total) if keep.all() else (known[keep], total[keep])
+
+
+# Facts counted at their ancestors one by one rather than summed over the tree (an edit's few deals).
+FEW_FACTS = 256
 
 
 @dataclass
@@ -86,10 +107,26 @@ class FactCounter:
         )
         sel = np.concatenate([t_sel, r_sel])
 
+        few = len(idx) <= FEW_FACTS
+        if few:  # each fact counted at its territory's ancestors directly (no pass over the whole tree)
+            ancestors = scopes.tree.ancestors[territory[t_sel]]
+            level = ancestors >= 0
+            at = np.concatenate(
+                [
+                    (ancestors * nm + month_col[t_sel][:, None])[level],
+                    (scopes.territories + rep[r_sel]) * nm + month_col[r_sel],
+                ]
+            )
+            of = np.concatenate([np.repeat(t_sel, level.sum(1)), r_sel])
+
         def count(weights) -> np.ndarray:
             """Σ weights per (scope, month); int64 weights (money in UNITS) are summed exactly."""
             w = np.asarray(weights)
             out: np.ndarray
+            if few:  # weights are whole numbers: sums in any order are exact
+                out = np.zeros(scopes.size * nm, dtype=np.int64 if w.dtype == np.int64 else float)
+                np.add.at(out, at, np.broadcast_to(w, len(month_col))[of] if len(of) else 0)
+                return out.reshape(scopes.size, nm)
             if w.dtype == np.int64:
                 out = bincount_exact(idx, w[sel], scopes.size * nm)
             elif w.ndim == 0:
@@ -266,9 +303,21 @@ class FactCounter:
         nr = self.scopes.reps + 1
         return rest // nr - 1, rest % nr - 1
 
-    def totals(self, figures: Figures) -> dict[str, np.ndarray]:
+    def totals(
+        self, figures: Figures, kept: dict[str, np.ndarray] | None = None, rows: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         """Per (scope, grid period): quarters and years sum their months (snapshots take their last
-        month's), money back in currency units; with certifications earned per filter."""
+        month's), money back in currency units; with certifications earned per filter.
+
+        ``kept`` and ``rows``: the totals of the figures before some deals changed (same fingerprint), and
+        the scopes those deals count at; only those rows are summed again, in place."""
+        if kept is not None and rows is not None:
+            at = np.flatnonzero(rows)
+            for name, v in figures.counts.items():
+                kept[name].flags.writeable = True
+                kept[name][at] = self._over_periods(name, v[at])
+                kept[name].flags.writeable = False
+            return kept
         counts = dict(figures.counts)
         certs = self.certifications
         earned_territory = self.assignments.territory_on(certs.rep, certs.earned)
@@ -277,11 +326,14 @@ class FactCounter:
             counts[f"certs_earned:{fkey}"] = self.monthly(
                 earned_territory, certs.rep, earned_month, certs.matching(fkey) & (certs.rep >= 0)
             )
-        sums = {}
-        for name, v in counts.items():
-            v = self.grid.at_end(v) if name.startswith("open_") else self.grid.add_up(v)
-            sums[name] = v / UNITS if v.dtype == np.int64 else v
+        sums = {name: self._over_periods(name, v) for name, v in counts.items()}
+        for v in sums.values():
+            v.flags.writeable = False  # kept for the next run (changed here only)
         return sums
+
+    def _over_periods(self, name: str, monthly: np.ndarray) -> np.ndarray:
+        v = self.grid.at_end(monthly) if name.startswith("open_") else self.grid.add_up(monthly)
+        return v / UNITS if v.dtype == np.int64 else v
 
     def fingerprint(self) -> bytes:
         """Everything deal figures depend on besides the deals: when it is unchanged, figures kept from an

@@ -10,8 +10,9 @@ and recounts only those deals: their old versions are subtracted and their new v
 (money in integer units), with the unchanged deals that an edit made, or stopped being, their account's
 first won deal. Before that, the kept columns are checked against what they cannot learn from the log:
 products (lines, list prices) and the other catalog entries deals point at (deliverables, partners,
-plays, reps: ``deals.catalog_digest``) must be unchanged, and the deals must have as many deliverable
-links as the database; otherwise every deal is read again. Anything else the figures depend on (territories, reps, assignments,
+plays, reps: ``deals.catalog_digest``) must be unchanged, otherwise every deal is read again. After the
+run, outside its transaction, the deals must have as many deliverable links as the database (``verify``);
+otherwise they are forgotten and a run reading everything is requested. Anything else the figures depend on (territories, reps, assignments,
 certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
 recounted from the deal columns in memory. The counts over deals that are not sums (distinct customers,
 identifying reps: ``kpis.rollup.distinct``) are kept too and counted again only where the changed deals
@@ -72,6 +73,7 @@ class WarmDeals:
     tree_ids: np.ndarray
     key: bytes | None = None
     figures: Figures | None = None
+    sums: dict[str, np.ndarray] | None = None  # the figures' totals (``FactCounter.totals``)
     changed: set[int] = field(default_factory=set)
     order: np.ndarray | None = None  # argsort of deals.id
     # The organisation's stored rows as this process left them ((territory, rep, period) -> data), for
@@ -89,6 +91,9 @@ class WarmDeals:
     # What every stored row of that run depended on besides deals, people and inputs: the KPI definitions,
     # today and the periods with data (``Rollup.only_changed_scopes``).
     context: bytes | None = None
+    # The deals were read from the database by that run, or brought up to date and found to agree with it
+    # since (``verify``).
+    verified: bool = False
 
     def forget_period_rows(self) -> None:
         self.period_rows, self.sparse = None, {}
@@ -105,13 +110,12 @@ class WarmDeals:
         catalog: bytes,
         scopes: Scopes,
         read: Callable[[list[int]], Deals],
-        delivered: Callable[[], int],
     ) -> tuple[Deals, Deals]:
         """Apply the changed deals (``read``: the deals with the given ids) to the columns (in place);
         returns their old and new versions. An edit can change which deal is an account's first won deal:
         unchanged deals whose mark moved come back too, as they were and as they are now, so subtracting
-        the old versions and adding the new ones stays exact. ``delivered``: how many deliverable
-        links the database has (the column holds each deal's). Raises ``Stale`` when the kept deals cannot be trusted."""
+        the old versions and adding the new ones stays exact. Raises ``Stale`` when the kept deals cannot
+        be trusted. (Whether the deals' links agree with the database is checked after the run: ``verify``.)"""
         if self.products_digest != products_digest:
             raise Stale("products changed")
         if self.catalog != catalog:
@@ -144,8 +148,6 @@ class WarmDeals:
         deals.pair_deal = np.concatenate([deals.pair_deal[~drop], at[new.pair_deal]])
         deals.pair_line = np.concatenate([deals.pair_line[~drop], new.pair_line])
         self.changed = set()
-        if int(deals.deliverable.sum()) != delivered():  # links, counted per deal
-            raise Stale("deal links changed without a logged change")
         accounts = np.union1d(old.account, new.account)
         moved = np.setdiff1d(deals.mark_first_wins(accounts[accounts >= 0]), np.concatenate([pos, at]))
         new.first_won = deals.first_won[at]
@@ -166,6 +168,22 @@ def take(org_id: int, token: str | None) -> WarmDeals | None:
     with _LOCK:
         state = _KEPT.pop(org_id, None)
     return state if state is not None and token and state.token == token else None
+
+
+def verify(org_id: int, links: Callable[[], int]) -> bool:
+    """After a run that brought the kept deals up to date, outside its transaction: whether they have as
+    many deliverable links as the database (``links``), which a write outside the receivers (a queryset
+    delete of link rows, a bulk insert) would change without a logged change. Checked after the run, not
+    before it, so an edit's figures do not wait for a count over every link. False: they disagree (the
+    caller forgets them, or leaves them unverified to be checked after the next run)."""
+    with _LOCK:
+        state = _KEPT.get(org_id)
+    if state is None or state.verified:
+        return True
+    if int(state.deals.deliverable.sum()) == links():  # links, counted per deal
+        state.verified = True
+        return True
+    return False
 
 
 def keep(org_id: int, state: WarmDeals) -> None:

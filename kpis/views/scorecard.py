@@ -67,10 +67,10 @@ class Spark:
     """A server-rendered sparkline: polyline segments (gaps where nothing is stored) and its label."""
 
     segments: list[str]
-    dots: list[tuple[float, float]]
+    dots: list[tuple[str, str, str]]  # cx, cy, r as the SVG writes them (the current period's dot is larger)
     label: str
-    width: int = SPARK_WIDTH
-    height: int = SPARK_HEIGHT
+    width: str = str(SPARK_WIDTH)
+    height: str = str(SPARK_HEIGHT)
 
 
 # Decimals shown per unit: enough to tell periods apart, no more (stored figures are float64).
@@ -120,7 +120,7 @@ def spark(
     span = (hi - lo) or 1.0
     step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
     segments: list[str] = []
-    dots: list[tuple[float, float]] = []
+    dots: list[tuple[str, str, str]] = []
     current: list[str] = []
     for i, value in enumerate(values):
         if value is None:
@@ -133,9 +133,11 @@ def spark(
         if not (hi - lo):
             y = SPARK_HEIGHT / 2
         current.append(f"{x},{y}")
-        dots.append((x, y))
+        dots.append((str(x), str(y), "1.5"))
     if current:
         segments.append(" ".join(current))
+    if dots:  # the newest dot drawn is larger
+        dots[-1] = (*dots[-1][:2], "2.5")
     listed = "; ".join(
         f"{label} {shown(value, unit, currency) if value is not None else 'no data'}"
         for label, value in zip(labels, values, strict=True)

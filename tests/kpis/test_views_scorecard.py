@@ -137,7 +137,7 @@ def test_a_rise_is_bad_when_lower_is_better_and_rates_change_in_points():
 def test_the_sparkline_has_a_gap_for_missing_periods_and_lists_every_value():
     line = spark([1.0, None, 3.0, 5.0], ["Q1", "Q2", "Q3", "Q4"], "Won deals", "count", "USD")
     assert len(line.segments) == 1  # Q1 stands alone: the gap breaks the line
-    assert len(line.dots) == 3
+    assert [r for _x, _y, r in line.dots] == ["1.5", "1.5", "2.5"]  # the newest drawn is larger
     assert line.label == "Won deals, last 4 periods: Q1 1; Q2 no data; Q3 3; Q4 5"
     money = spark([0.25, 0.5], ["a", "b"], "Win rate", "fraction", "USD")
     assert money.label.endswith("a 25%; b 50%")

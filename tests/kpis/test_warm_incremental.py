@@ -1,7 +1,7 @@
 """A worker that kept an organisation's deals counts only what an edit touches: the distinct counts
-(customers, retained and cross-brand customers, identifying reps) are counted again only at the cells the
-changed deals' facts reach, the counts over people alone and the measurements and targets are kept until
-they change, and the rows stored are what a recompute reading everything stores."""
+(customers, retained and cross-brand customers, identifying reps) are counted again only over the members
+(customers, reps) of the changed deals' facts, the counts over people alone and the measurements and
+targets are kept until they change, and the rows stored are what a recompute reading everything stores."""
 
 from __future__ import annotations
 
@@ -87,18 +87,17 @@ def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realist
     """Each edit is recomputed by the worker that kept the deals (one after the other, so the counts one
     run patched are what the next one patches); the last run stores what reading everything stores."""
     org = realistic
-    touched: list[tuple[str, int]] = []
-    counted: list[int] = []  # counts over every (scope, period) cell
-    recount, count_cells = DistinctCounts.touched_cells, DistinctCounts.count_cells
+    expanded: list[int] = []  # how many fact keys each expansion takes
+    people: list[str] = []  # counts over people made again
+    expand, reps_in_scope = DistinctCounts.expand, DistinctCounts.reps_in_scope
 
-    def touched_cells(self, family, span):
-        cells = recount(self, family, span)
-        touched.append((family, len(cells)))
-        return cells
+    def expanding(self, base, span):
+        expanded.append(len(base))
+        return expand(self, base, span)
 
-    def counted_everywhere(self, cells):
-        counted.append(len(cells))
-        return count_cells(self, cells)
+    def counting_people(self, start, end, **kwargs):
+        people.append("reps_in_scope")
+        return reps_in_scope(self, start, end, **kwargs)
 
     restricted: list[int | None] = []  # how many scopes a run's batch was limited to
     only_changed = Rollup.only_changed_scopes
@@ -108,30 +107,29 @@ def test_edits_count_distinct_figures_again_only_where_their_deal_counts(realist
         restricted.append(None if scopes is None else len(scopes))
         return scopes
 
-    monkeypatch.setattr(DistinctCounts, "touched_cells", touched_cells)
-    monkeypatch.setattr(DistinctCounts, "count_cells", counted_everywhere)
+    monkeypatch.setattr(DistinctCounts, "expand", expanding)
+    monkeypatch.setattr(DistinctCounts, "reps_in_scope", counting_people)
     monkeypatch.setattr(Rollup, "only_changed_scopes", only_changed_scopes)
     with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
         warm.forget()
         rollups_recompute(org=org)  # reads every deal and keeps them, with its distinct counts
-        everywhere = len(counted)
-        cells = (Territory.objects.filter(org=org).count() + Rep.objects.filter(org=org).count()) * 17
+        assert len(expanded) == 3 and people  # a full run: every family's keys, the people
+        fewest = min(expanded)  # the smallest family's fact keys
         for kind in kinds:
             RecomputeRequest.objects.filter(org=org).delete()
             _edit(org, kind)
             requested = sorted(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
             assert requested and RecomputeRequest.ALL not in requested
-            touched[:], counted[:] = [], []
+            expanded[:], people[:] = [], []
             rollups_recompute(org=org, period_keys=requested)
 
-            families = {family for family, _n in touched}
-            assert {"customers", "lines", "identifiers"} <= families, kind
-            assert all(0 < n < cells / 20 for _family, n in touched), kind  # a small part of the grid
-            # Of the 17 counts over every cell a full run makes, only reps at their revenue target is
-            # counted everywhere again (revenue changed); customers, retained and cross-brand customers
-            # and identifying reps are counted at the touched cells, the counts over people alone (active
-            # reps, headcounts, leavers, certified and programme reps, reps with a target) are kept.
-            assert everywhere == 17 and len(counted) == 1, kind
+            # Customers, retained and cross-brand customers and identifying reps are counted again over
+            # the facts of the changed deals' members only (before and after the change: two expansions
+            # per family), a small part of each family's facts; the counts over people alone (active reps,
+            # headcounts, leavers, certified and programme reps, reps with a target) are kept.
+            assert len(expanded) == 6, kind
+            assert 0 < max(expanded) < fewest / 10, (kind, expanded, fewest)  # (two accounts at most)
+            assert not people, kind
             # Only the scopes where the deal counts (its paths, reps, where those reps are active) are
             # assembled, compared and written; the other rows stay as the last run stored them.
             scopes = Territory.objects.filter(org=org).count() + Rep.objects.filter(org=org).count()
@@ -335,27 +333,3 @@ def test_a_worker_whose_first_run_was_partial_reads_only_the_changed_scopes_rows
         warm.forget()
         rollups_recompute(org=org)
         assert _stored(org) == incremental
-
-
-@pytest.mark.django_db
-def test_expanding_some_cells_gives_exactly_those_cells_keys(realistic):
-    """``expand`` at chosen cells (a subtree's run of keys per territory, the reps' own facts) equals the
-    full expansion restricted to those cells, for every family of fact keys."""
-    from datetime import date
-
-    from kpis.rollup.compute import Rollup
-
-    rollup = Rollup(realistic, today=date(2024, 3, 1))
-    counter = rollup.counter
-    distinct = DistinctCounts(counter, rollup.figures, [], None, np.zeros(0))
-    rng = np.random.default_rng(5)
-    for family, span in counter.key_spans.items():
-        base = rollup.figures.keys[family][0]
-        full = distinct.expand(base, span)
-        present = np.unique(full // span)
-        every = np.arange(counter.scopes.size * counter.grid.size)
-        for n in (1, 7, 60):
-            cells = np.unique(np.concatenate([rng.choice(present, n), rng.choice(every, n)]))
-            assert np.array_equal(distinct.expand(base, span, cells), full[np.isin(full // span, cells)]), (
-                family
-            )

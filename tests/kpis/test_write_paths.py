@@ -290,14 +290,28 @@ def test_an_edit_recounts_only_the_changed_deal_in_the_kept_ones(org, full_reads
     assert_fresh_after_the_run(org, full_reads, expected_reads=0)
 
 
-def test_links_deleted_without_a_signal_make_the_kept_deals_read_again(org, full_reads):
+def test_links_deleted_without_a_signal_are_found_after_the_run_and_every_deal_read_again(org, full_reads):
     """A write that reaches the database without the receivers (here a queryset delete of link rows,
-    which sends no m2m_changed): the kept deals disagree with the database on how many deals use a
-    deliverable, so every deal is read again rather than trusted."""
+    which sends no m2m_changed): the next run brings the kept deals up to date from the log as usual (its
+    edit shows at once), and the check after it (``warm.verify``) finds that they disagree with the
+    database on how many deals use a deliverable: they are forgotten and every period is requested, so
+    the run after reads every deal."""
     Opportunity.deliverables.through.objects.filter(opportunity__org=org).delete()
     assert not logged(org)
     _edit_a_deal(org)
+    assert rollups_recompute_pending(org.pk)
+    assert full_reads == []
+    assert requested(org) == {RecomputeRequest.ALL}
+    assert warm.take(org.pk, "any") is None  # forgotten
     assert_fresh_after_the_run(org, full_reads, expected_reads=1)
+
+
+def test_the_check_after_a_run_leaves_agreeing_deals_kept_and_requests_nothing(org, full_reads):
+    _edit_a_deal(org)
+    assert rollups_recompute_pending(org.pk)
+    assert not requested(org)
+    _edit_a_deal(org)
+    assert_fresh_after_the_run(org, full_reads, expected_reads=0)
 
 
 def test_a_catalog_entry_added_without_a_signal_makes_the_kept_deals_read_again(org, full_reads):
