@@ -30,11 +30,6 @@ class Figures:
     counts: dict[str, np.ndarray]
     keys: dict[str, tuple[np.ndarray, np.ndarray]]
 
-    def plus(self, other: Figures, sign: int) -> Figures:
-        counts = {name: v + sign * other.counts[name] for name, v in self.counts.items()}
-        keys = {name: merged(*self.keys[name], *other.keys[name], sign, name) for name in self.keys}
-        return Figures(counts, keys)
-
     def rows(self) -> np.ndarray:
         """Whether each scope has a count other than 0 (of a few deals' figures: the scopes they reach)."""
         found = np.zeros(next(iter(self.counts.values())).shape[0], dtype=bool)

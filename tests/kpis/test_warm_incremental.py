@@ -215,29 +215,78 @@ _keys = st.dictionaries(st.integers(0, 60), st.integers(1, 4), max_size=25)
 @given(known=_keys, more=_keys, sign=st.sampled_from([1, -1]))
 @hsettings(max_examples=300, deadline=None)
 def test_adding_or_removing_fact_keys_counts_each_key_exactly(known, more, sign):
-    """``Figures.plus`` merges an edit's few keys into the kept ones without sorting them all again: the
+    """``tally.merged`` merges an edit's few keys into the kept ones without sorting them all again: the
     same keys and counts as a dictionary sum, keys at 0 gone, and removing what was never counted refused."""
-    from kpis.rollup.tally import Figures
+    from kpis.rollup.tally import merged
 
-    def figures(keys: dict[int, int]) -> Figures:
-        ordered = sorted(keys)
-        return Figures(
-            {},
-            {"k": (np.array(ordered, dtype=np.int64), np.array([keys[k] for k in ordered], dtype=np.int64))},
-        )
+    def keys(counted: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        ordered = sorted(counted)
+        return np.array(ordered, dtype=np.int64), np.array([counted[k] for k in ordered], dtype=np.int64)
 
     expected = dict(known)
     for key, count in more.items():
         expected[key] = expected.get(key, 0) + sign * count
     if any(count < 0 for count in expected.values()):
         with pytest.raises(ValueError, match="never counted"):
-            figures(known).plus(figures(more), sign)
+            merged(*keys(known), *keys(more), sign, "k")
         return
-    got_keys, got_counts = figures(known).plus(figures(more), sign).keys["k"]
+    got_keys, got_counts = merged(*keys(known), *keys(more), sign, "k")
     assert dict(zip(got_keys.tolist(), got_counts.tolist(), strict=True)) == {
         k: c for k, c in expected.items() if c > 0
     }
     assert list(got_keys) == sorted(got_keys)
+
+
+@pytest.mark.django_db
+def test_a_few_deals_counted_at_their_ancestors_give_what_the_sum_over_the_tree_gives(realistic, monkeypatch):
+    """An edit's few deals are counted at each territory's ancestors one by one (``FEW_FACTS``) instead of
+    summed over the whole tree: the same counts, of the same types, for any few deals."""
+    from datetime import date
+
+    from kpis.rollup import tally
+
+    rollup = Rollup(realistic, today=date(2024, 3, 1))
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 12):
+        deals = rollup.deals.take(np.sort(rng.choice(len(rollup.deals), n, replace=False)))
+        monkeypatch.setattr(tally, "FEW_FACTS", 10**9)
+        few = rollup.counter.deal_figures(deals)
+        monkeypatch.setattr(tally, "FEW_FACTS", -1)
+        summed = rollup.counter.deal_figures(deals)
+        assert few.counts.keys() == summed.counts.keys()
+        for name, counts in summed.counts.items():
+            assert few.counts[name].dtype == counts.dtype, name
+            assert np.array_equal(few.counts[name], counts), (n, name)
+
+
+@pytest.mark.django_db
+def test_figures_and_totals_patched_by_edits_equal_a_recount(realistic):
+    """After edits of every kind, the figures and totals a worker patched in place (the changed rows only)
+    are exactly a recount's from every deal read again."""
+    from django.utils import timezone
+
+    org = realistic
+    with override_settings(SCORECARD_AUTO_RECOMPUTE=False):
+        warm.forget()
+        rollups_recompute(org=org)
+        for kind in ("close", "account", "identifier", "products", "lost"):
+            RecomputeRequest.objects.filter(org=org).delete()
+            _edit(org, kind)
+            periods = list(RecomputeRequest.objects.filter(org=org).values_list("period", flat=True))
+            rollups_recompute(org=org, period_keys=periods)
+        kept = warm.take(org.pk, RollupRun.objects.filter(org=org).latest("pk").token)
+    assert kept is not None and kept.figures is not None and kept.sums is not None
+    fresh = Rollup(org, today=timezone.localdate(), period_keys=periods, full_grid=True)
+    assert fresh.warm is None
+    for name, counts in fresh.figures.counts.items():
+        assert np.array_equal(kept.figures.counts[name], counts), name
+    for name, (keys, counts) in fresh.figures.keys.items():
+        assert np.array_equal(kept.figures.keys[name][0], keys), name
+        assert np.array_equal(kept.figures.keys[name][1], counts), name
+    sums = fresh.counter.totals(fresh.figures)
+    assert kept.sums.keys() == sums.keys()
+    for name, total in sums.items():
+        assert np.array_equal(kept.sums[name], total, equal_nan=True), name
 
 
 @pytest.mark.django_db
