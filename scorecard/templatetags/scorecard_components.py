@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -50,18 +51,28 @@ def status_badge(status: str | None, label: str = "") -> dict[str, Any]:
     return {"status": key, "label": label or STATUS_WORDS[key]}
 
 
+BANDS = (f"{RED_BELOW * 10:.2f}", f"{GREEN_FROM * 10:.2f}")  # where the bands meet, in % of the bar
+
+
 @register.inclusion_tag("components/score_bar.html")
 def score_bar(score: Any, status: str = "") -> dict[str, Any]:
-    """A 0–10 score as a bar with the red/yellow/green bands marked; no score is a gray, empty bar."""
+    """A 0–10 score as a bar with the red/yellow/green bands marked; no score is a gray, empty bar. Its
+    texts are made here (a page shows a hundred bars: no filters in the template)."""
     value = None if score is None or score == "" else min(max(float(score), 0.0), 10.0)
     key = status if status in STATUS_WORDS else status_of(value)
     return {
         "score": value,
+        "text": one_decimal(value) if value is not None else "—",
         "status": key,
-        "word": STATUS_WORDS[key],
+        "word": STATUS_WORDS[key].lower(),
         "percent": f"{value * 10:.1f}" if value is not None else "0",
-        "bands": [f"{RED_BELOW * 10:.2f}", f"{GREEN_FROM * 10:.2f}"],
+        "bands": BANDS,
     }
+
+
+def one_decimal(value: float) -> str:
+    """The value with one decimal, halves rounded up (as the ``floatformat:1`` filter writes it)."""
+    return str(Decimal(repr(value + 0.0)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))  # -0.0 → 0.0
 
 
 def _label(period: periods.Period) -> str:

@@ -7,13 +7,21 @@ import re
 
 import pytest
 from django.template import Context, Template
+from django.template.defaultfilters import floatformat
 from django.test import RequestFactory
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kpis import scoring
 from scorecard.access import visible_territories
 from scorecard.models import Membership, Organization
-from scorecard.templatetags.scorecard_components import GREEN_FROM, RED_BELOW, period_choices
+from scorecard.templatetags.scorecard_components import (
+    GREEN_FROM,
+    RED_BELOW,
+    one_decimal,
+    period_choices,
+)
 from territories.selectors import territory_forest
 
 pytest_plugins = ["tests.conftest_personas"]
@@ -81,6 +89,13 @@ def test_score_bar_without_score_is_gray_and_says_so():
 def test_score_bar_clamps_and_takes_a_stored_status():
     html = render('{% score_bar 12 "yellow" %}')
     assert 'width="100.0"' in html and "score-bar--yellow" in html
+
+
+@given(st.floats(min_value=1e-9, max_value=10) | st.sampled_from([0.0, -0.0, 0.05, 0.25, 2.45, 9.95]))
+def test_the_score_is_written_as_the_floatformat_filter_writes_it(score):
+    """The bar's texts are made in Python (no filters per bar): one decimal, halves up, as before. (Below
+    1e-9 the filter gives up and writes the float as it is, e.g. "1.8e-212"; the bar writes 0.0.)"""
+    assert one_decimal(score) == floatformat(score, 1)
 
 
 # --- period picker ---------------------------------------------------------------------------------
