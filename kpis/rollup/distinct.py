@@ -58,6 +58,7 @@ class DistinctCounts:
         self.delta = delta
         self.made: dict[str, np.ndarray] = {}  # counts over deals, to keep for the next run
         self._expanded: dict[tuple[str, str], np.ndarray] = {}
+        self._members_facts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def count_cells(self, cells: np.ndarray) -> np.ndarray:
         """Count per (scope, period) of an array of cells (scope × grid size + period column)."""
@@ -123,22 +124,34 @@ class DistinctCounts:
             return keys % spans["lines"] // self.counter.lines_span
         return keys % spans[family]
 
+    # Families counted more than once (customers, retained customers): their expanded keys are kept for
+    # the next count. The others' are let go after their count (at 1M deals, tens of MB each).
+    SHARED = frozenset({"customers"})
+
     def _keys(self, family: str, which: str) -> np.ndarray:
         """The expanded (scope, period, member) keys of a family's facts: "all", or only the changed
         members' facts "before" and "after" the change (``delta``)."""
-        if (family, which) not in self._expanded:
+        keys = self._expanded.get((family, which))
+        if keys is None:
             span = self.counter.key_spans[family]
             if which == "all":
                 base = self.figures.keys[family][0]
             else:
                 base = self._changed_members_facts(family)[which == "after"]
-            self._expanded[family, which] = self.expand(base, span)
-        return self._expanded[family, which]
+            keys = self.expand(base, span)
+            if family in self.SHARED:
+                self._expanded[family, which] = keys
+        return keys
 
     def _changed_members_facts(self, family: str) -> tuple[np.ndarray, np.ndarray]:
         """The fact keys of the members the changed deals count for, before and after the change: the
         figures' keys of those members (after), with the changed deals' new facts taken out and their old
-        ones put back (before)."""
+        ones put back (before). Memoised (a few keys)."""
+        if family not in self._members_facts:
+            self._members_facts[family] = self._members_facts_of(family)
+        return self._members_facts[family]
+
+    def _members_facts_of(self, family: str) -> tuple[np.ndarray, np.ndarray]:
         assert self.delta is not None
         old, new = (figures.keys[family] for figures in self.delta)
         members = unique(np.concatenate([self._member(family, old[0]), self._member(family, new[0])]))
