@@ -23,9 +23,10 @@ which a worker keeping the deals in memory (``kpis.rollup.warm``) re-reads. What
 | Account, Partner, StrategicPlay · only as a deal's foreign key | protected by their deals (PROTECT): deleting one in use is refused, one without deals counts nowhere |
 | imports (bulk writes, no model signals) | ``imports.sync.rollups_mark_stale`` (all periods, every deal) and ``imports.services.names_create_missing`` |
 
-The warm deals also check, before each use, that nothing they hold changed unlogged: the catalog entries
-deals point at (``kpis.rollup.deals.catalog_digest``) and how many deliverable links the deals have
-(``deals.deliverable_links``); when in doubt every deal is read again.
+The warm deals also check that nothing they hold changed unlogged: before each use, the catalog entries
+deals point at (``kpis.rollup.deals.catalog_digest``); after each run that brought them up to date, how
+many deliverable links the deals have (``deals.deliverable_links``, ``warm.verify``); when in doubt every
+deal is read again.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ run, outside its transaction, the deals must have as many deliverable links as t
 otherwise they are forgotten and a run reading everything is requested. Anything else the figures depend on (territories, reps, assignments,
 certifications, products, today, the period grid) is fingerprinted; when it changed, the figures are
 recounted from the deal columns in memory. The counts over deals that are not sums (distinct customers,
-identifying reps: ``kpis.rollup.distinct``) are kept too and counted again only where the changed deals
-count. Manual measurements and targets are kept, with their arrays over the grid, until one changes (the
+identifying reps: ``kpis.rollup.distinct``) are kept too and counted again over the changed deals'
+members (customers, reps) only. Manual measurements and targets are kept, with their arrays over the grid, until one changes (the
 ``InputChange`` log). A full recompute (nightly, ``recompute`` command) always reads everything again.
 
 ``SCORECARD_WARM_ORGS`` bounds how many organisations a process keeps (0 turns this off).
