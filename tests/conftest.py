@@ -126,6 +126,23 @@ _REASONS = {
 }
 
 
+# Passwords are hashed with MD5 in this process's tests: the production hasher (PBKDF2, a million
+# iterations) takes ~0.6 s a password on these machines by design, and the suite creates and signs in
+# hundreds of users (personas, the demo's logins, throttling and two-factor tests). What the tests check
+# is who may sign in and what they see, not the hasher's cost. Commands run in subprocesses keep their
+# settings' hasher.
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     from django.conf import settings
 

@@ -67,8 +67,6 @@ def _deals(rep: Rep, prefix: str, count: int) -> list[Opportunity]:
 
 @pytest.fixture
 def world(db, settings) -> World:
-    # Personas are created per test; the production hasher would spend seconds on their passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     org = OrganizationFactory.create(name="Acme Test Org", slug="acme-test", root_name="Acme")
     other = OrganizationFactory.create(name="Globex Outsider Org", slug="globex-test", root_name="Globex")
     w = World(org=org, other_org=other)

@@ -19,6 +19,7 @@ from kpis.services import measurement_set, rollups_recompute, target_set
 from kpis.store import StoredRows
 from people.models import Certification, CertificationType, Program, ProgramParticipation
 from sales.models import Account, Deliverable, StrategicPlay
+from tests.examples import examples
 from tests.kpis.reference import Engine
 from tests.kpis.stored import stored_figures
 
@@ -298,7 +299,7 @@ def _build(build, spec):
 
 @pytest.mark.django_db
 @settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -437,7 +438,7 @@ def _edit(org, spec, op: str, which: int, seed: int) -> str:
 
 @pytest.mark.django_db
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     phases=(Phase.generate,),  # shrinking a failure here takes many minutes; the report is readable as is
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scorecard import periods
+from tests.examples import examples
 
 _slugs = itertools.count()
 YEAR_START = date(2017, 1, 1)
@@ -56,7 +57,9 @@ def _build(build, spec):
 
 
 @pytest.mark.django_db
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     spec=org_strategy,
     quarter=st.sampled_from(["2017-Q1", "2017-Q2", "2017-Q3", "2017-Q4", "2017", "2018-Q1"]),
@@ -90,7 +93,9 @@ def test_root_equals_sums_and_ratio_of_sums_over_leaves(build, spec, quarter):
 
 
 @pytest.mark.django_db
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(move_day=st.integers(1, 360), close_days=st.lists(st.integers(0, 364), min_size=1, max_size=12))
 def test_moving_a_rep_from_a_date_moves_exactly_the_later_deals(build, move_day, close_days):
     b = build(slug=f"mv{next(_slugs)}")

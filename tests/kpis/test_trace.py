@@ -21,6 +21,7 @@ from kpis.services import rollups_recompute
 from people.models import Certification, CertificationType
 from scorecard import periods
 from territories.models import Rep, Territory
+from tests.examples import examples
 from tests.kpis.implementations import Stored
 
 START = date(2016, 1, 1)
@@ -242,7 +243,9 @@ COUNTED = ["won_deals", "lost_deals", "open_pipeline_count", "new_opportunities"
 
 
 @pytest.mark.django_db
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     reps=st.lists(assignment_strategy, min_size=1, max_size=4),
     deals=st.lists(generated_deal, min_size=1, max_size=25),

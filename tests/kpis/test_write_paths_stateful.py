@@ -13,10 +13,11 @@ from hypothesis.stateful import run_state_machine_as_test
 from kpis.rollup import warm
 from kpis.services import rollups_recompute_pending
 from kpis.tasks import recompute_pending
+from tests.examples import examples
 from tests.kpis.write_paths import WritePaths
 
 RUNS = settings(
-    max_examples=15,
+    max_examples=examples(15),
     stateful_step_count=10,
     deadline=None,
     # Shrinking replays whole sequences against the database: minutes for little gain; the failure
