@@ -136,11 +136,11 @@ TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
-    from django.contrib.auth import hashers
+    from django.test.signals import setting_changed
 
     settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
-    hashers.get_hashers.cache_clear()
-    hashers.get_hashers_by_algorithm.cache_clear()
+    # As override_settings does: Django's receiver forgets the hashers it loaded.
+    setting_changed.send(None, setting="PASSWORD_HASHERS", value=TEST_PASSWORD_HASHERS, enter=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
