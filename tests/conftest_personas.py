@@ -14,11 +14,14 @@ Names are chosen so that none of them appears in the page chrome: a page that do
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import RequestFactory
 
 from sales.models import Opportunity
@@ -65,8 +68,43 @@ def _deals(rep: Rep, prefix: str, count: int) -> list[Opportunity]:
     ]
 
 
+def _needs_committed_rows(item: pytest.Item) -> bool:
+    """A test whose rows another connection must see (a live server, a worker): in a transaction."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(
+        fixtures & {"live_server", "transactional_db", "celery_worker"}
+        or (marker is not None and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.fixture(scope="module")
+def _module_world(request, django_db_setup, django_db_blocker) -> Iterator[World | None]:
+    """The personas built once for a module, inside a transaction rolled back after its last test (each
+    test runs in a savepoint of it, so what a test writes is gone for the next). None for a module with a
+    test that needs committed rows: there each test builds its own."""
+    module_items = [i for i in request.session.items if getattr(i, "module", None) is request.module]
+    if any(_needs_committed_rows(item) for item in module_items):
+        yield None
+        return
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield _build_world()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(db, settings) -> World:
+def world(_module_world, db) -> World:
+    """The personas (a copy of the module's, as Django's ``setUpTestData`` gives each test: what a test
+    changes on the objects stays in that test)."""
+    return _build_world() if _module_world is None else copy.deepcopy(_module_world)
+
+
+def _build_world() -> World:
     org = OrganizationFactory.create(name="Acme Test Org", slug="acme-test", root_name="Acme")
     other = OrganizationFactory.create(name="Globex Outsider Org", slug="globex-test", root_name="Globex")
     w = World(org=org, other_org=other)
