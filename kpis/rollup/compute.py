@@ -142,7 +142,6 @@ class Rollup:
             self.delta = old, new
         else:
             figures = self.counter.deal_figures(self.deals)
-            self.warm.sums = None  # totals of other figures
         self.warm.key, self.warm.figures = key, figures
         return figures
 

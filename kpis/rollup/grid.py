@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 
 import numpy as np
 
@@ -62,15 +61,6 @@ class Grid:
             self.n_months + self.n_quarters + month_cols // 12,
         ]
 
-    def month_cols(self, column: int) -> np.ndarray:
-        """The month columns a grid column covers: itself, a quarter's three, a year's twelve."""
-        nm, nq = self.n_months, self.n_quarters
-        if column < nm:
-            return np.array([column])
-        if column < nm + nq:
-            return np.arange(3 * (column - nm), 3 * (column - nm) + 3)
-        return np.arange(12 * (column - nm - nq), 12 * (column - nm - nq) + 12)
-
     def add_up(self, monthly: np.ndarray) -> np.ndarray:
         """(..., months) → (..., periods): quarters and years are sums of their months."""
         lead = monthly.shape[:-1]
@@ -102,17 +92,6 @@ class Tree:
     @property
     def size(self) -> int:
         return len(self.ids)
-
-    @cached_property
-    def subtree_end(self) -> np.ndarray:
-        """Per territory, the index after its subtree's last node (path order: a subtree is one run)."""
-        end = np.full(self.size, self.size, dtype=np.int64)
-        open_nodes: list[int] = []
-        for i, depth in enumerate(self.depth.tolist()):
-            while open_nodes and self.depth[open_nodes[-1]] >= depth:
-                end[open_nodes.pop()] = i
-            open_nodes.append(i)
-        return end
 
     def children_count(self) -> np.ndarray:
         return np.bincount(self.parent[self.parent >= 0], minlength=self.size)
